@@ -1,0 +1,20 @@
+/* Duktape configuration: Debian's own duk_config.h plus the exec-timeout hook Debian leaves out.
+ *
+ * The build copies Debian's /usr/share/duktape/{duktape.c,duktape.h} next to this file and Debian's
+ * duk_config.h as duk_config_debian.h, so duktape.h's `#include "duk_config.h"` finds this wrapper
+ * rather than /usr/include/duk_config.h (which has no hook and cannot stop `while(true){}`). */
+#if !defined(EVALUATECODE_DUK_CONFIG_H_INCLUDED)
+#define EVALUATECODE_DUK_CONFIG_H_INCLUDED
+
+#include "duk_config_debian.h"
+
+/* Count executed bytecode and ask the host, every interrupt period, whether the evaluation must stop. */
+#define DUK_USE_INTERRUPT_COUNTER
+#define DUK_USE_EXEC_TIMEOUT_CHECK(udata) evaluatecode_exec_timeout_check(udata)
+
+#if defined(__cplusplus)
+extern "C"
+#endif
+duk_bool_t evaluatecode_exec_timeout_check(void *udata);
+
+#endif /* EVALUATECODE_DUK_CONFIG_H_INCLUDED */
