@@ -114,12 +114,14 @@ extern "C" duk_bool_t evaluatecode_exec_timeout_check(void* udata) {
   auto* state = static_cast<DuktapeHeap::State*>(udata);
   if (state == nullptr || !state->armed) return 0;
   if (state->stop_cause != DuktapeHeap::StopCause::kNone) return 1;
-  if (state->cancellation != nullptr && state->cancellation->IsCancelled()) {
-    state->stop_cause = DuktapeHeap::StopCause::kCancelled;
-    return 1;
-  }
+  // The deadline is checked first: a caller whose deadline passes is also cancelled by gRPC, and
+  // the deadline is the truer account of why the script stopped.
   if (state->time_source->Now() >= state->deadline) {
     state->stop_cause = DuktapeHeap::StopCause::kDeadline;
+    return 1;
+  }
+  if (state->cancellation != nullptr && state->cancellation->IsCancelled()) {
+    state->stop_cause = DuktapeHeap::StopCause::kCancelled;
     return 1;
   }
   return 0;

@@ -1,0 +1,266 @@
+#include "service/config.h"
+
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <sstream>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "yaml-cpp/yaml.h"
+
+namespace evaluatecode::service {
+namespace {
+
+// Milliseconds in the file, absl::Duration in the program.
+struct Milliseconds {
+  absl::Duration* target;
+};
+
+// One known key of a mapping and where its value goes (size_t fields are uint64_t on our targets).
+struct FieldSpec {
+  const char* key;
+  std::variant<std::string*, uint64_t*, uint32_t*, int*, Milliseconds> target;
+};
+
+std::string Where(const YAML::Node& node, const std::string& path) {
+  return absl::StrCat("config: ", path, " (line ", node.Mark().line + 1, ")");
+}
+
+absl::Status ReadUnsigned(const YAML::Node& node, const std::string& path, uint64_t max,
+                          uint64_t* out) {
+  uint64_t value = 0;
+  if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value) || value > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Where(node, path), ": expected an integer from 0 to ", max, ", got '",
+                     node.IsScalar() ? node.Scalar() : "a non-scalar", "'"));
+  }
+  *out = value;
+  return absl::OkStatus();
+}
+
+struct FieldReader {
+  const YAML::Node& node;
+  const std::string& path;
+
+  absl::Status operator()(std::string* out) const {
+    if (!node.IsScalar()) {
+      return absl::InvalidArgumentError(absl::StrCat(Where(node, path), ": expected a string"));
+    }
+    *out = node.Scalar();
+    return absl::OkStatus();
+  }
+  absl::Status operator()(uint64_t* out) const {
+    return ReadUnsigned(node, path, std::numeric_limits<uint64_t>::max(), out);
+  }
+  absl::Status operator()(uint32_t* out) const {
+    uint64_t value = 0;
+    absl::Status status = ReadUnsigned(node, path, std::numeric_limits<uint32_t>::max(), &value);
+    *out = static_cast<uint32_t>(value);
+    return status;
+  }
+  absl::Status operator()(int* out) const {
+    uint64_t value = 0;
+    absl::Status status = ReadUnsigned(node, path, std::numeric_limits<int>::max(), &value);
+    *out = static_cast<int>(value);
+    return status;
+  }
+  absl::Status operator()(Milliseconds out) const {
+    uint64_t value = 0;
+    absl::Status status = ReadUnsigned(node, path, uint64_t{1} << 40, &value);
+    *out.target = absl::Milliseconds(value);
+    return status;
+  }
+};
+
+using SectionReader = std::function<absl::Status(const YAML::Node&, const std::string&)>;
+
+// Reads the mapping `node` (absent or null is fine: defaults stay) whose keys must all be in
+// `fields` or `sections`; each section is read by its own callback.
+absl::Status ReadMapping(const YAML::Node& node, const std::string& path,
+                         std::initializer_list<FieldSpec> fields,
+                         std::initializer_list<std::pair<const char*, SectionReader>> sections) {
+  if (!node.IsDefined() || node.IsNull()) return absl::OkStatus();
+  if (!node.IsMap()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Where(node, path.empty() ? "top level" : path), ": expected a mapping"));
+  }
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+    const std::string key_path = path.empty() ? key : absl::StrCat(path, ".", key);
+    bool known = false;
+    for (const FieldSpec& field : fields) {
+      if (key != field.key) continue;
+      known = true;
+      absl::Status status = std::visit(FieldReader{it->second, key_path}, field.target);
+      if (!status.ok()) return status;
+    }
+    for (const auto& [name, read] : sections) {
+      if (key != name) continue;
+      known = true;
+      absl::Status status = read(it->second, key_path);
+      if (!status.ok()) return status;
+    }
+    if (!known) {
+      std::vector<std::string> names;
+      for (const FieldSpec& field : fields) names.push_back(field.key);
+      for (const auto& section : sections) names.push_back(section.first);
+      return absl::InvalidArgumentError(absl::StrCat(Where(it->first, key_path),
+                                                     ": unknown key; expected one of ",
+                                                     absl::StrJoin(names, ", ")));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadLimits(const YAML::Node& node, const std::string& path, LimitValues* limits) {
+  return ReadMapping(node, path,
+                              {{"timeout_ms", Milliseconds{&limits->timeout}},
+                               {"memory_bytes", &limits->memory_bytes},
+                               {"max_connector_calls", &limits->max_connector_calls},
+                               {"max_log_bytes", &limits->max_log_bytes},
+                               {"max_output_bytes", &limits->max_output_bytes}},
+                              {});
+}
+
+absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
+  return ReadMapping(
+      root, "", {},
+      {{"server",
+        [config](const YAML::Node& node, const std::string& path) {
+          return ReadMapping(
+              node, path,
+              {{"listen", &config->listen_address},
+               {"max_message_bytes", &config->max_message_bytes},
+               {"max_code_bytes", &config->max_code_bytes},
+               {"keepalive_time_ms", Milliseconds{&config->keepalive_time}},
+               {"keepalive_timeout_ms", Milliseconds{&config->keepalive_timeout}},
+               {"max_connection_age_ms", Milliseconds{&config->max_connection_age}},
+               {"max_connection_age_grace_ms", Milliseconds{&config->max_connection_age_grace}},
+               {"drain_grace_ms", Milliseconds{&config->drain_grace}}},
+              {});
+        }},
+       {"evaluator",
+        [config](const YAML::Node& node, const std::string& path) {
+          return ReadMapping(
+              node, path,
+              {{"threads", &config->evaluator_threads},
+               {"queue_capacity", &config->queue_capacity},
+               {"thread_stack_bytes", &config->evaluator_stack_bytes},
+               {"compile_cache_entries", &config->compile_cache_entries},
+               {"compile_timeout_ms", Milliseconds{&config->compile_timeout}},
+               {"compile_memory_bytes", &config->compile_memory_bytes}},
+              {});
+        }},
+       {"limits",
+        [config](const YAML::Node& node, const std::string& path) {
+          return ReadMapping(
+              node, path, {},
+              {{"default",
+                [config](const YAML::Node& n, const std::string& p) {
+                  return ReadLimits(n, p, &config->default_limits);
+                }},
+               {"max", [config](const YAML::Node& n, const std::string& p) {
+                  return ReadLimits(n, p, &config->max_limits);
+                }}});
+        }},
+       {"logging", [config](const YAML::Node& node, const std::string& path) {
+          return ReadMapping(node, path, {{"level", &config->log_level}}, {});
+        }}});
+}
+
+absl::Status CheckLimitsWithinMaxima(const ServerConfig& config) {
+  const LimitValues& d = config.default_limits;
+  const LimitValues& m = config.max_limits;
+  const struct {
+    const char* key;
+    bool ok;
+  } checks[] = {
+      {"timeout_ms", d.timeout <= m.timeout},
+      {"memory_bytes", d.memory_bytes <= m.memory_bytes},
+      {"max_connector_calls", d.max_connector_calls <= m.max_connector_calls},
+      {"max_log_bytes", d.max_log_bytes <= m.max_log_bytes},
+      {"max_output_bytes", d.max_output_bytes <= m.max_output_bytes},
+  };
+  for (const auto& check : checks) {
+    if (!check.ok) {
+      return absl::InvalidArgumentError(absl::StrCat("config: limits.default.", check.key,
+                                                     ": is above limits.max.", check.key));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateConfig(const ServerConfig& config) {
+  constexpr uint64_t kMinHeapBytes = 1 << 20;
+  const struct {
+    const char* key;
+    bool ok;
+    const char* rule;
+  } rules[] = {
+      {"server.listen", !config.listen_address.empty(), "must be HOST:PORT"},
+      {"server.max_message_bytes", config.max_message_bytes >= 1024, "must be at least 1024"},
+      {"server.max_code_bytes", config.max_code_bytes >= 1 &&
+                                    config.max_code_bytes <= config.max_message_bytes,
+       "must be from 1 to server.max_message_bytes"},
+      {"evaluator.threads", config.evaluator_threads >= 1, "must be at least 1"},
+      {"evaluator.thread_stack_bytes", config.evaluator_stack_bytes >= (1 << 20),
+       "must be at least 1048576 (Duktape needs 1 MiB of native stack)"},
+      {"evaluator.compile_cache_entries", config.compile_cache_entries >= 1, "must be at least 1"},
+      {"evaluator.compile_timeout_ms", config.compile_timeout > absl::ZeroDuration(),
+       "must be positive"},
+      {"evaluator.compile_memory_bytes", config.compile_memory_bytes >= kMinHeapBytes,
+       "must be at least 1048576"},
+      {"limits.default.timeout_ms", config.default_limits.timeout > absl::ZeroDuration(),
+       "must be positive"},
+      {"limits.default.memory_bytes", config.default_limits.memory_bytes >= kMinHeapBytes,
+       "must be at least 1048576"},
+      {"limits.default.max_output_bytes", config.default_limits.max_output_bytes >= 16,
+       "must be at least 16"},
+  };
+  for (const auto& rule : rules) {
+    if (!rule.ok) {
+      return absl::InvalidArgumentError(absl::StrCat("config: ", rule.key, ": ", rule.rule));
+    }
+  }
+  return CheckLimitsWithinMaxima(config);
+}
+
+absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml_text) {
+  YAML::Node root;
+  // yaml-cpp reports syntax errors by exception; this is the one place that catches them.
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: line ", e.mark.line + 1, ", column ",
+                                                   e.mark.column + 1, ": ", e.msg));
+  }
+  ServerConfig config;
+  absl::Status status = ReadConfig(root, &config);
+  if (!status.ok()) return status;
+  status = ValidateConfig(config);
+  if (!status.ok()) return status;
+  return config;
+}
+
+absl::StatusOr<ServerConfig> LoadConfigFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("config file ", path, " cannot be read"));
+  std::stringstream text;
+  text << file.rdbuf();
+  absl::StatusOr<ServerConfig> config = ParseConfig(text.str());
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+}  // namespace evaluatecode::service

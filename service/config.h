@@ -1,0 +1,68 @@
+#ifndef EVALUATECODE_SERVICE_CONFIG_H_
+#define EVALUATECODE_SERVICE_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace evaluatecode::service {
+
+// One set of per-evaluation limits (the server's defaults, or its maxima).
+struct LimitValues {
+  absl::Duration timeout;
+  uint64_t memory_bytes = 0;
+  uint32_t max_connector_calls = 0;
+  uint64_t max_log_bytes = 0;
+  uint64_t max_output_bytes = 0;
+};
+
+// The server's configuration: the YAML file (see deploy/config.example.yaml and docs/operations.md)
+// with flags applied on top. Field defaults are the values used when a key is absent.
+struct ServerConfig {
+  // server:
+  std::string listen_address = "127.0.0.1:50051";   // listen
+  size_t max_message_bytes = 4 << 20;                  // max_message_bytes: per request and reply
+  size_t max_code_bytes = 256 << 10;                   // max_code_bytes: cap on EvaluateCodeRequest.code
+  absl::Duration keepalive_time = absl::Seconds(60);   // keepalive_time_ms
+  absl::Duration keepalive_timeout = absl::Seconds(20);  // keepalive_timeout_ms
+  // max_connection_age_ms: connections are closed gracefully after this, so clients re-resolve and
+  // load spreads over new replicas; 0 = never.
+  absl::Duration max_connection_age = absl::Minutes(5);
+  absl::Duration max_connection_age_grace = absl::Seconds(30);  // max_connection_age_grace_ms
+  // drain_grace_ms: on SIGTERM, how long in-flight evaluations may take before they are stopped.
+  absl::Duration drain_grace = absl::Seconds(10);
+
+  // evaluator:
+  int evaluator_threads = 2;                          // threads
+  int queue_capacity = 256;                           // queue_capacity: waiting evaluations
+  size_t evaluator_stack_bytes = 4 << 20;             // thread_stack_bytes (at least 1 MiB)
+  size_t compile_cache_entries = 1024;                // compile_cache_entries
+  absl::Duration compile_timeout = absl::Seconds(2);  // compile_timeout_ms
+  size_t compile_memory_bytes = 64 << 20;             // compile_memory_bytes
+
+  // limits: default: and limits: max:
+  LimitValues default_limits{absl::Seconds(1), 32 << 20, 10, 64 << 10, 1 << 20};
+  LimitValues max_limits{absl::Seconds(30), 256 << 20, 50, 1 << 20, 4 << 20};
+
+  // logging:
+  std::string log_level = "info";  // level: trace, debug, info, warn, error, critical or off
+};
+
+// Parses YAML config text. An unknown key, a value of the wrong type or an inconsistent setting is
+// kInvalidArgument with a message naming the key, e.g. "config: server.max_message_bytes: …".
+absl::StatusOr<ServerConfig> ParseConfig(absl::string_view yaml_text);
+
+// Reads and parses the file at `path` (kNotFound / kInvalidArgument naming the file).
+absl::StatusOr<ServerConfig> LoadConfigFile(const std::string& path);
+
+// Checks cross-field rules (defaults within maxima, sane minima). ParseConfig calls it; call it
+// again after overriding fields from flags.
+absl::Status ValidateConfig(const ServerConfig& config);
+
+}  // namespace evaluatecode::service
+
+#endif  // EVALUATECODE_SERVICE_CONFIG_H_

@@ -1,0 +1,75 @@
+#ifndef EVALUATECODE_SERVICE_EVALUATE_SERVICE_H_
+#define EVALUATECODE_SERVICE_EVALUATE_SERVICE_H_
+
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/cancellation.h"
+#include "common/time_source.h"
+#include "evaluate/v1/evaluate.grpc.pb.h"
+#include "service/evaluator.h"
+#include "service/evaluator_pool.h"
+#include "service/id_generator.h"
+#include "service/request_validator.h"
+#include "spdlog/logger.h"
+
+namespace evaluatecode::service {
+
+class CallReactor;
+
+// The gRPC face of the service (callback API). Handlers validate on gRPC's thread, hand the work
+// to the EvaluatorPool and return at once; the pool's thread calls Finish. Thread-safe.
+class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::CallbackService {
+ public:
+  // All references must outlive the service.
+  EvaluateServiceImpl(const RequestValidator& validator, const Evaluator& evaluator,
+                      EvaluatorPool& pool, const TimeSource& time_source, IdGenerator& ids,
+                      spdlog::logger& logger);
+
+  // EvaluateService::CallbackService
+  grpc::ServerUnaryReactor* EvaluateCode(grpc::CallbackServerContext* context,
+                                         const evaluate::v1::EvaluateCodeRequest* request,
+                                         evaluate::v1::EvaluateCodeResponse* response) override;
+  grpc::ServerUnaryReactor* CompileCode(grpc::CallbackServerContext* context,
+                                        const evaluate::v1::CompileCodeRequest* request,
+                                        evaluate::v1::CompileCodeResponse* response) override;
+  grpc::ServerUnaryReactor* ListConnectors(grpc::CallbackServerContext* context,
+                                           const evaluate::v1::ListConnectorsRequest* request,
+                                           evaluate::v1::ListConnectorsResponse* response) override;
+
+  // From now on new calls are answered UNAVAILABLE / SERVER_SHUTTING_DOWN.
+  void BeginDrain() ABSL_LOCKS_EXCLUDED(mu_);
+  // Blocks until no call is in flight or `deadline` passes; true when drained.
+  bool WaitUntilDrained(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  // Stops every call still in flight: running and queued evaluations end SERVER_SHUTTING_DOWN.
+  void AbortInFlight() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  friend class CallReactor;
+  void Register(CallReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
+  void Unregister(CallReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
+  bool draining() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Runs on an evaluator thread.
+  void RunEvaluation(CallReactor* reactor, const evaluate::v1::EvaluateCodeRequest* request,
+                     const ResolvedLimits& limits, const CallContext& call,
+                     evaluate::v1::EvaluateCodeResponse* response);
+
+  const RequestValidator& validator_;
+  const Evaluator& evaluator_;
+  EvaluatorPool& pool_;
+  const TimeSource& time_source_;
+  IdGenerator& ids_;
+  spdlog::logger& logger_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_set<CallReactor*> in_flight_ ABSL_GUARDED_BY(mu_);
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace evaluatecode::service
+
+#endif  // EVALUATECODE_SERVICE_EVALUATE_SERVICE_H_

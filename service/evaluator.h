@@ -1,0 +1,64 @@
+#ifndef EVALUATECODE_SERVICE_EVALUATOR_H_
+#define EVALUATECODE_SERVICE_EVALUATOR_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "common/cancellation.h"
+#include "common/time_source.h"
+#include "evaluate/v1/evaluate.pb.h"
+#include "sandbox/engine.h"
+#include "sandbox/script_cache.h"
+#include "service/request_validator.h"
+
+namespace evaluatecode::service {
+
+// What the transport knows about one call.
+struct CallContext {
+  std::string decision_id;
+  // When the request arrived: wall time is measured from here.
+  absl::Time received;
+  // The caller's deadline (InfiniteFuture when it set none).
+  absl::Time deadline = absl::InfiniteFuture();
+  // Raised when the caller goes away or the server stops waiting; may be null. Must outlive calls.
+  const Cancellation* cancellation = nullptr;
+};
+
+// Runs one request end to end: compile through the cache, evaluate, type the decision. Knows no
+// gRPC types. Blocks for the length of the evaluation: call it from an evaluator thread.
+// Thread-safe.
+class Evaluator {
+ public:
+  // All references must outlive the evaluator.
+  Evaluator(sandbox::ScriptCache& cache, const sandbox::Engine& engine,
+            const TimeSource& time_source)
+      : cache_(cache), engine_(engine), time_source_(time_source) {}
+
+  // Fills `response` and returns nullopt on success. On failure returns the error, carrying the logs
+  // captured so far, the usage, the decision id and the code hash.
+  std::optional<evaluate::v1::EvaluationError> Evaluate(
+      const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
+      const CallContext& call, evaluate::v1::EvaluateCodeResponse* response) const;
+
+  // Compiles `request.code` through the cache and reports diagnostics; fails only when our machinery
+  // does (INTERNAL_ERROR).
+  std::optional<evaluate::v1::EvaluationError> Compile(
+      const evaluate::v1::CompileCodeRequest& request,
+      evaluate::v1::CompileCodeResponse* response) const;
+
+ private:
+  // Everything but the bookkeeping shared by success and failure.
+  std::optional<evaluate::v1::EvaluationError> CompileAndRun(
+      const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
+      const CallContext& call, evaluate::v1::EvaluateCodeResponse* response,
+      evaluate::v1::Usage* usage) const;
+
+  sandbox::ScriptCache& cache_;
+  const sandbox::Engine& engine_;
+  const TimeSource& time_source_;
+};
+
+}  // namespace evaluatecode::service
+
+#endif  // EVALUATECODE_SERVICE_EVALUATOR_H_

@@ -1,0 +1,73 @@
+#include "service/evaluator_pool.h"
+
+#include <cstring>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace evaluatecode::service {
+
+absl::StatusOr<std::unique_ptr<EvaluatorPool>> EvaluatorPool::Create(const Options& options) {
+  std::unique_ptr<EvaluatorPool> pool(new EvaluatorPool(options));
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setstacksize(&attributes, options.stack_bytes);
+  for (int i = 0; i < options.threads; ++i) {
+    pthread_t thread;
+    const int error = pthread_create(&thread, &attributes, &EvaluatorPool::ThreadMain, pool.get());
+    if (error != 0) {
+      pthread_attr_destroy(&attributes);
+      return absl::ResourceExhaustedError(
+          absl::StrCat("starting evaluator thread ", i, ": ", std::strerror(error)));
+    }
+    pool->threads_.push_back(thread);
+  }
+  pthread_attr_destroy(&attributes);
+  return pool;
+}
+
+EvaluatorPool::~EvaluatorPool() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  for (pthread_t thread : threads_) pthread_join(thread, nullptr);
+}
+
+bool EvaluatorPool::TrySubmit(std::function<void()> work) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || static_cast<int>(queue_.size()) >= options_.queue_capacity) return false;
+  queue_.push_back(std::move(work));
+  return true;
+}
+
+int EvaluatorPool::queue_depth() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(queue_.size());
+}
+
+void* EvaluatorPool::ThreadMain(void* pool) {
+  static_cast<EvaluatorPool*>(pool)->RunWork();
+  return nullptr;
+}
+
+void EvaluatorPool::RunWork() {
+  for (;;) {
+    std::function<void()> work;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](EvaluatorPool* pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool->mu_) {
+            return pool->stopping_ || !pool->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, and nothing left to run
+      work = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    work();
+  }
+}
+
+}  // namespace evaluatecode::service

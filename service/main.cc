@@ -1,0 +1,66 @@
+// evaluate_server: flags and config in, a running server out, until SIGTERM or SIGINT.
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "service/config.h"
+#include "service/logging.h"
+#include "service/server.h"
+
+ABSL_FLAG(std::string, config, "",
+          "Path of the YAML config file (see deploy/config.example.yaml); built-in defaults if "
+          "empty.");
+ABSL_FLAG(std::string, listen, "", "HOST:PORT to listen on; overrides server.listen.");
+
+namespace {
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "evaluate_server: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using evaluatecode::service::LogEvent;
+  absl::SetProgramUsageMessage("Runs the EvaluateCode gRPC service.");
+  absl::ParseCommandLine(argc, argv);
+
+  // Signals are taken synchronously by this thread: block them before any other thread starts, so
+  // that every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  evaluatecode::service::ServerConfig config;
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    absl::StatusOr<evaluatecode::service::ServerConfig> loaded =
+        evaluatecode::service::LoadConfigFile(path);
+    if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+    config = *std::move(loaded);
+  }
+  if (const std::string listen = absl::GetFlag(FLAGS_listen); !listen.empty()) {
+    config.listen_address = listen;
+  }
+  auto logger = evaluatecode::service::NewJsonLogger(config.log_level);
+  if (!logger.ok()) return Fail(std::string(logger.status().message()));
+
+  auto server = evaluatecode::service::Server::Start(config, *logger);
+  if (!server.ok()) return Fail(std::string(server.status().message()));
+  const std::string host = config.listen_address.substr(0, config.listen_address.rfind(':'));
+  LogEvent(**logger, spdlog::level::info,
+           {{"type", "listening"},
+            {"address", host + ":" + std::to_string((*server)->port())},
+            {"port", (*server)->port()}});
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  LogEvent(**logger, spdlog::level::info, {{"type", "signal"}, {"signal", signal_number}});
+  (*server)->Shutdown();
+  return 0;
+}

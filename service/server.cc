@@ -1,0 +1,112 @@
+#include "service/server.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+#include "sandbox/duktape_compiler.h"
+#include "sandbox/duktape_engine.h"
+#include "service/logging.h"
+
+namespace evaluatecode::service {
+namespace {
+
+constexpr char kServiceName[] = "evaluate.v1.EvaluateService";
+// After the drain, how long stopped calls get to send their answer before the transport closes.
+constexpr absl::Duration kCloseGrace = absl::Seconds(5);
+
+int ToMillis(absl::Duration duration) {
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), INT32_MAX));
+}
+
+}  // namespace
+
+Server::Server(const ServerConfig& config, std::shared_ptr<spdlog::logger> logger)
+    : config_(config), logger_(std::move(logger)) {}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config,
+                                                      std::shared_ptr<spdlog::logger> logger) {
+  absl::Status valid = ValidateConfig(config);
+  if (!valid.ok()) return valid;
+  std::unique_ptr<Server> server(new Server(config, std::move(logger)));
+
+  sandbox::CompilerOptions compiler_options;
+  compiler_options.timeout = config.compile_timeout;
+  compiler_options.memory_bytes = config.compile_memory_bytes;
+  server->compiler_ = sandbox::NewDuktapeCompiler(compiler_options, server->time_source_);
+  server->cache_ =
+      std::make_unique<sandbox::ScriptCache>(*server->compiler_, config.compile_cache_entries);
+  absl::StatusOr<std::unique_ptr<sandbox::Engine>> engine =
+      sandbox::NewDuktapeEngine(sandbox::EngineOptions{&server->time_source_});
+  if (!engine.ok()) return engine.status();
+  server->engine_ = *std::move(engine);
+  absl::StatusOr<std::unique_ptr<EvaluatorPool>> pool = EvaluatorPool::Create(
+      {config.evaluator_threads, config.queue_capacity, config.evaluator_stack_bytes});
+  if (!pool.ok()) return pool.status();
+  server->pool_ = *std::move(pool);
+  server->ids_ = NewRandomIdGenerator();
+  server->validator_ = std::make_unique<RequestValidator>(server->config_);
+  server->evaluator_ =
+      std::make_unique<Evaluator>(*server->cache_, *server->engine_, server->time_source_);
+  server->service_ = std::make_unique<EvaluateServiceImpl>(
+      *server->validator_, *server->evaluator_, *server->pool_, server->time_source_,
+      *server->ids_, *server->logger_);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(),
+                           &server->port_);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ToMillis(config.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ToMillis(config.keepalive_timeout));
+  if (config.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               ToMillis(config.max_connection_age));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               ToMillis(config.max_connection_age_grace));
+  }
+  server->grpc_server_ = builder.BuildAndStart();
+  if (server->grpc_server_ == nullptr || server->port_ == 0) {
+    server->shut_down_ = true;
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen_address,
+                     " (server.listen / --listen): address in use or not valid"));
+  }
+  server->grpc_server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);
+  server->grpc_server_->GetHealthCheckService()->SetServingStatus("", true);
+  return server;
+}
+
+Server::~Server() { Shutdown(); }
+
+void Server::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  const absl::Time grace_deadline = time_source_.Now() + config_.drain_grace;
+  LogEvent(*logger_, spdlog::level::info,
+           {{"type", "draining"}, {"grace_ms", absl::ToInt64Milliseconds(config_.drain_grace)}});
+
+  // Refuse new work and turn NOT_SERVING while still answering health checks, so that load
+  // balancers and probes see the drain; calls in flight may finish within the grace period.
+  service_->BeginDrain();
+  grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
+  health->SetServingStatus(false);
+  if (!service_->WaitUntilDrained(grace_deadline)) {
+    LogEvent(*logger_, spdlog::level::warn, {{"type", "drain_grace_expired"}});
+    // Each call still running or queued gets SERVER_SHUTTING_DOWN rather than a reset stream.
+    service_->AbortInFlight();
+  }
+  health->Shutdown();
+  grpc_server_->Shutdown(absl::ToChronoTime(time_source_.Now() + kCloseGrace));
+  pool_.reset();
+  LogEvent(*logger_, spdlog::level::info, {{"type", "stopped"}});
+}
+
+}  // namespace evaluatecode::service

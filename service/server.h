@@ -1,0 +1,63 @@
+#ifndef EVALUATECODE_SERVICE_SERVER_H_
+#define EVALUATECODE_SERVICE_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "common/time_source.h"
+#include "grpcpp/server.h"
+#include "sandbox/compiler.h"
+#include "sandbox/engine.h"
+#include "sandbox/script_cache.h"
+#include "service/config.h"
+#include "service/evaluate_service.h"
+#include "service/evaluator.h"
+#include "service/evaluator_pool.h"
+#include "service/id_generator.h"
+#include "service/request_validator.h"
+#include "spdlog/logger.h"
+
+namespace evaluatecode::service {
+
+// A running EvaluateCode server: everything wired from one config, listening, with health and
+// reflection. Used by main and, in-process on port 0, by the tests. Thread-compatible.
+class Server {
+ public:
+  // Builds and starts the server. kInvalidArgument / kUnavailable when the config is unusable or the
+  // address cannot be bound (the message names the key or the address).
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerConfig& config,
+                                                       std::shared_ptr<spdlog::logger> logger);
+  // Shuts down (see Shutdown) if that has not happened yet.
+  ~Server();
+
+  // The port the server listens on (the one chosen when the config said port 0).
+  int port() const { return port_; }
+
+  // Graceful stop: health turns NOT_SERVING (and stays answerable), new calls are refused with
+  // UNAVAILABLE / SERVER_SHUTTING_DOWN, calls in flight may finish within `drain_grace`, then the
+  // rest are stopped (SERVER_SHUTTING_DOWN) and the server closes. Blocks until every call has
+  // been answered. Idempotent.
+  void Shutdown();
+
+ private:
+  explicit Server(const ServerConfig& config, std::shared_ptr<spdlog::logger> logger);
+
+  const ServerConfig config_;
+  std::shared_ptr<spdlog::logger> logger_;
+  RealTimeSource time_source_;
+  std::unique_ptr<sandbox::Compiler> compiler_;
+  std::unique_ptr<sandbox::ScriptCache> cache_;
+  std::unique_ptr<sandbox::Engine> engine_;
+  std::unique_ptr<EvaluatorPool> pool_;
+  std::unique_ptr<IdGenerator> ids_;
+  std::unique_ptr<RequestValidator> validator_;
+  std::unique_ptr<Evaluator> evaluator_;
+  std::unique_ptr<EvaluateServiceImpl> service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace evaluatecode::service
+
+#endif  // EVALUATECODE_SERVICE_SERVER_H_

@@ -1,0 +1,77 @@
+// The evaluate_server binary as operators run it: flags, config errors, SIGTERM drain.
+#include <signal.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "tests/testing/server_process.h"
+#include "tests/testing/test_server.h"
+
+namespace evaluatecode {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::ServerProcess;
+
+TEST(ServerBinaryTest, ServesTheExampleConfigOnTheListenFlagAddress) {
+  absl::StatusOr<ServerProcess> server = ServerProcess::Start(
+      {"--config", ServerProcess::Runfile("deploy/config.example.yaml"), "--listen",
+       "127.0.0.1:0"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = evaluate::v1::EvaluateService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
+  evaluate::v1::EvaluateCodeResponse response;
+  ASSERT_TRUE(testing::Evaluate(*stub, testing::MakeRequest("return 6 * 7;"), &response).ok());
+  EXPECT_EQ(response.result().number_value(), 42);
+}
+
+TEST(ServerBinaryTest, SigtermLetsTheCallInFlightFinishAndExitsZero) {
+  absl::StatusOr<ServerProcess> server = ServerProcess::Start({"--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = evaluate::v1::EvaluateService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
+
+  grpc::Status in_flight;
+  evaluate::v1::EvaluateCodeResponse response;
+  std::thread caller([&] {
+    in_flight = testing::Evaluate(
+        *stub,
+        testing::MakeRequest("var end = Date.now() + 600; while (Date.now() < end) {} return 'ok';",
+                             "{}", 5000),
+        &response);
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  server->Signal(SIGTERM);
+  caller.join();
+  EXPECT_TRUE(in_flight.ok()) << in_flight.error_message();
+  EXPECT_EQ(response.result().string_value(), "ok");
+  absl::StatusOr<int> exit_code = server->WaitForExit(absl::Seconds(15));
+  ASSERT_TRUE(exit_code.ok()) << exit_code.status();
+  EXPECT_EQ(*exit_code, 0) << server->Output();
+  EXPECT_THAT(server->Output(), HasSubstr(R"("type":"stopped")"));
+}
+
+TEST(ServerBinaryTest, ABadConfigFailsStartUpNamingTheKey) {
+  const std::string path = absl::StrCat(getenv("TEST_TMPDIR"), "/bad.yaml");
+  FILE* file = fopen(path.c_str(), "w");
+  ASSERT_NE(file, nullptr);
+  fputs("server:\n  listen: 127.0.0.1:0\nevaluator:\n  thread: 4\n", file);
+  fclose(file);
+  ServerProcess::Exit exit = ServerProcess::RunToExit({"--config", path});
+  EXPECT_EQ(exit.code, 1);
+  EXPECT_THAT(exit.output, HasSubstr("evaluator.thread"));
+  EXPECT_THAT(exit.output, HasSubstr("unknown key"));
+}
+
+TEST(ServerBinaryTest, AMissingConfigFileFailsStartUp) {
+  ServerProcess::Exit exit = ServerProcess::RunToExit({"--config", "/nonexistent/config.yaml"});
+  EXPECT_EQ(exit.code, 1);
+  EXPECT_THAT(exit.output, HasSubstr("/nonexistent/config.yaml"));
+}
+
+}  // namespace
+}  // namespace evaluatecode
