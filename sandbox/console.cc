@@ -35,12 +35,15 @@ void ToText(duk_context* ctx, duk_idx_t index) {
 Console::Console(size_t max_bytes, const TimeSource& time_source)
     : max_bytes_(max_bytes), time_source_(time_source) {}
 
-void Console::Install(duk_context* ctx) {
+void Console::Bind(duk_context* ctx, Console* console) {
   duk_push_global_stash(ctx);
-  duk_push_pointer(ctx, this);
+  duk_push_pointer(ctx, console);
   duk_put_prop_string(ctx, -2, kConsoleKey);
   duk_pop(ctx);
+}
 
+void Console::Install(duk_context* ctx) {
+  Bind(ctx, nullptr);
   static constexpr struct {
     const char* name;
     LogEntry::Level level;

@@ -18,9 +18,12 @@ class Console {
   // `time_source` must outlive the console.
   Console(size_t max_bytes, const TimeSource& time_source);
 
-  // Defines the global `console` in `ctx`, bound to this object, which must outlive the heap's use.
-  // Throws into Duktape on allocation failure: call inside duk_safe_call.
-  void Install(duk_context* ctx);
+  // Defines the global `console` in `ctx`, writing to whichever Console is bound. Throws into
+  // Duktape on allocation failure: call inside duk_safe_call.
+  static void Install(duk_context* ctx);
+  // Makes the installed `console` write to `console` (null: output is dropped). `console` must stay
+  // alive while bound. Call inside duk_safe_call.
+  static void Bind(duk_context* ctx, Console* console);
 
   // The entries so far, leaving the console empty.
   std::vector<LogEntry> TakeEntries();

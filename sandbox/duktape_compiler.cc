@@ -1,6 +1,7 @@
 #include "sandbox/duktape_compiler.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <string>
 
@@ -24,8 +25,10 @@ struct CompileCall {
 duk_ret_t CompileAndDump(duk_context* ctx, void* udata) {
   const auto* call = static_cast<const CompileCall*>(udata);
   duk_push_string(ctx, kScriptFileName);
-  duk_compile_lstring_filename(ctx, DUK_COMPILE_FUNCTION, call->wrapped_source->data(),
-                               call->wrapped_source->size());
+  // Strict mode: warm heaps have a frozen global object, and strict code reports a write to it
+  // (an implicit global, a patched built-in) as the TypeError it is instead of ignoring it.
+  duk_compile_lstring_filename(ctx, DUK_COMPILE_FUNCTION | DUK_COMPILE_STRICT,
+                               call->wrapped_source->data(), call->wrapped_source->size());
   duk_dump_function(ctx);
   return 1;
 }
@@ -72,6 +75,8 @@ class DuktapeCompiler final : public Compiler {
     }
 
     auto script = std::make_shared<CompiledScript>();
+    static std::atomic<uint64_t> next_id{1};
+    script->id = next_id.fetch_add(1, std::memory_order_relaxed);
     script->source_lines = source_lines;
     duk_size_t size = 0;
     const void* bytecode = duk_get_buffer_data(ctx, -1, &size);

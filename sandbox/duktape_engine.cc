@@ -1,46 +1,36 @@
 #include "sandbox/duktape_engine.h"
 
-#include <cstring>
+#include <algorithm>
+#include <limits>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "sandbox/console.h"
-#include "sandbox/duktape_heap.h"
 #include "sandbox/thrown_error.h"
 #include "sandbox/value_bridge.h"
+#include "sandbox/warm_heap.h"
 
 namespace evaluatecode::sandbox {
 namespace {
-
-// Globals a script must not reach: engine internals (Duktape.act/fin/dec/Thread/info can inspect
-// and resurrect objects), CBOR (buffer forging) and the loaders and printers of Duktape's extras.
-constexpr const char* kRemovedGlobals[] = {"Duktape", "CBOR", "require", "print", "alert"};
 
 // Everything one run needs, reached from the safe-call callback through its udata. Lives in
 // Evaluate()'s frame, outside any Duktape call.
 struct Run {
   const CompiledScript* script = nullptr;
   const EvaluationRequest* request = nullptr;
+  WarmHeap* heap = nullptr;
   Console* console = nullptr;
   ValueBridge* bridge = nullptr;
   google::protobuf::Value* result = nullptr;
   bool result_invalid = false;
 };
 
-duk_ret_t PrepareAndRun(duk_context* ctx, void* udata) {
+duk_ret_t RunScript(duk_context* ctx, void* udata) {
   Run* run = static_cast<Run*>(udata);
-  for (const char* name : kRemovedGlobals) {
-    duk_push_global_object(ctx);
-    duk_del_prop_string(ctx, -1, name);
-    duk_pop(ctx);
-  }
-  run->console->Install(ctx);
-
-  void* buffer = duk_push_fixed_buffer(ctx, run->script->bytecode.size());
-  std::memcpy(buffer, run->script->bytecode.data(), run->script->bytecode.size());
-  duk_load_function(ctx);
+  run->heap->BindConsole(run->console);
+  run->heap->PushScriptFunction(*run->script, absl::StrCat(run->script->id));
   if (run->request->input != nullptr) {
     run->bridge->PushStruct(ctx, *run->request->input);
   } else {
@@ -52,43 +42,54 @@ duk_ret_t PrepareAndRun(duk_context* ctx, void* udata) {
   return 0;
 }
 
+duk_ret_t UnbindConsole(duk_context* ctx, void* udata) {
+  static_cast<WarmHeap*>(udata)->BindConsole(nullptr);
+  return 0;
+}
+
 class DuktapeEngine final : public Engine {
  public:
-  explicit DuktapeEngine(const TimeSource& time_source) : time_source_(time_source) {}
+  explicit DuktapeEngine(const EngineOptions& options)
+      : options_(options), time_source_(*options.time_source), pool_(options.pool, time_source_) {}
 
   // Engine
   absl::StatusOr<EvaluationResult> Evaluate(const CompiledScript& script,
                                             const EvaluationRequest& request) const override {
     EvaluationResult out;
     const absl::Time start = time_source_.Now();
-    absl::StatusOr<std::unique_ptr<DuktapeHeap>> heap =
-        DuktapeHeap::Create(request.limits.memory_bytes, time_source_);
-    if (!heap.ok()) {
-      // A cap too small for even an empty heap is the script's limit, not our failure.
-      if (absl::IsResourceExhausted(heap.status())) {
-        out.error = ScriptError{ScriptError::Kind::kMemoryLimit,
-                                absl::StrCat("memory limit of ", request.limits.memory_bytes,
-                                             " bytes is too small for a script heap")};
-        return out;
-      }
-      return heap.status();
-    }
+    absl::StatusOr<std::unique_ptr<WarmHeap>> heap =
+        options_.reuse_heaps ? pool_.Acquire(request.partition) : WarmHeap::Create(time_source_);
+    if (!heap.ok()) return heap.status();
+    WarmHeap& warm = **heap;
+    out.reused_heap = warm.uses() > 0;
+    DuktapeHeap& raw = warm.heap();
+    duk_context* ctx = warm.context();
 
     Console console(request.limits.max_log_bytes, time_source_);
     ValueBridge bridge;
-    Run run{&script, &request, &console, &bridge, &out.result};
-    duk_context* ctx = (*heap)->context();
-    (*heap)->Arm(request.deadline, request.cancellation);
-    const duk_int_t status = duk_safe_call(ctx, PrepareAndRun, &run, 0, 1);
+    Run run{&script, &request, &warm, &console, &bridge, &out.result};
+    raw.set_memory_cap(request.limits.memory_bytes);
+    raw.ResetCounters();
+    raw.Arm(request.deadline, request.cancellation);
+    const duk_int_t status = duk_safe_call(ctx, RunScript, &run, 0, 1);
     if (status != DUK_EXEC_SUCCESS) {
-      out.error = DescribeFailure(**heap, script);
+      out.error = DescribeFailure(raw, script);
     } else if (run.result_invalid) {
       out.error = ScriptError{ScriptError::Kind::kResultInvalid, bridge.invalid_reason()};
     }
-    (*heap)->Disarm();
+    raw.Disarm();
+    raw.set_memory_cap(std::numeric_limits<size_t>::max());
+    duk_pop(ctx);
+    const bool unbound = duk_safe_call(ctx, UnbindConsole, &warm, 0, 1) == DUK_EXEC_SUCCESS;
+    duk_pop(ctx);
+
     if (out.error.has_value()) out.result.Clear();
     out.logs = console.TakeEntries();
-    out.peak_heap_bytes = (*heap)->peak_bytes();
+    out.peak_heap_bytes = raw.peak_bytes();
+    if (options_.reuse_heaps && unbound && !out.error.has_value()) {
+      warm.FinishUse(options_.gc_threshold_bytes);
+      pool_.Release(request.partition, *std::move(heap));
+    }
     out.engine_time = time_source_.Now() - start;
     return out;
   }
@@ -106,8 +107,7 @@ class DuktapeEngine final : public Engine {
         break;
     }
     if (heap.memory_limit_hit()) {
-      return ScriptError{ScriptError::Kind::kMemoryLimit,
-                         "the script reached its memory limit"};
+      return ScriptError{ScriptError::Kind::kMemoryLimit, "the script reached its memory limit"};
     }
     ThrownError thrown = ReadThrownError(heap.context());
     ScriptError error{ScriptError::Kind::kRuntimeError, std::move(thrown.message)};
@@ -116,7 +116,9 @@ class DuktapeEngine final : public Engine {
     return error;
   }
 
+  const EngineOptions options_;
   const TimeSource& time_source_;
+  mutable HeapPool pool_;
 };
 
 }  // namespace
@@ -125,7 +127,7 @@ absl::StatusOr<std::unique_ptr<Engine>> NewDuktapeEngine(const EngineOptions& op
   if (options.time_source == nullptr) {
     return absl::InvalidArgumentError("EngineOptions.time_source is required");
   }
-  return std::make_unique<DuktapeEngine>(*options.time_source);
+  return std::make_unique<DuktapeEngine>(options);
 }
 
 }  // namespace evaluatecode::sandbox

@@ -5,16 +5,24 @@
 
 #include "common/time_source.h"
 #include "sandbox/engine.h"
+#include "sandbox/heap_pool.h"
 
 namespace evaluatecode::sandbox {
 
 struct EngineOptions {
   // Reads deadlines and log times. Not owned; must outlive the engine.
   const TimeSource* time_source = nullptr;
+  // Reuse prepared, frozen heaps across the successful evaluations of one partition (see WarmHeap);
+  // false prepares a new heap for every evaluation (the same isolation, at a fresh heap's cost).
+  bool reuse_heaps = true;
+  HeapPool::Options pool;
+  // After a success, a warm heap that grew by more than this over its baseline is collected.
+  size_t gc_threshold_bytes = 1 << 20;
 };
 
-// An Engine that runs each evaluation in a fresh Duktape heap of its own, capped at the request's
-// memory limit and stopped at its deadline.
+// An Engine that runs each evaluation in a prepared Duktape heap (strict mode, frozen built-ins and
+// global object, no engine internals), capped at the request's memory limit and stopped at its
+// deadline. A heap in which anything went wrong is destroyed, never reused.
 absl::StatusOr<std::unique_ptr<Engine>> NewDuktapeEngine(const EngineOptions& options);
 
 }  // namespace evaluatecode::sandbox

@@ -39,6 +39,16 @@ class DuktapeHeap {
   void Arm(absl::Time deadline, const Cancellation* cancellation);
   void Disarm();
 
+  // Changes the cap for what follows (a warm heap serves requests with different limits). Bytes
+  // already held count against it.
+  void set_memory_cap(size_t memory_cap_bytes) { state_.cap_bytes = memory_cap_bytes; }
+  // Starts a new peak measurement and clears the limit flag, for the next evaluation.
+  void ResetCounters() {
+    state_.peak_bytes = state_.used_bytes;
+    state_.limit_hit = false;
+  }
+  size_t used_bytes() const { return state_.used_bytes; }
+
   StopCause stop_cause() const { return state_.stop_cause; }
   // True when an allocation was refused because of the cap since the heap was created.
   bool memory_limit_hit() const { return state_.limit_hit; }

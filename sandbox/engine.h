@@ -33,6 +33,8 @@ struct EvaluationRequest {
   absl::Time deadline = absl::InfiniteFuture();
   // Polled while the script runs; may be null. Not owned; must outlive Evaluate().
   const Cancellation* cancellation = nullptr;
+  // Evaluations of different partitions (tenants) never share a heap, even a reused one.
+  std::string partition;
 };
 
 // One console call.
@@ -68,6 +70,8 @@ struct EvaluationResult {
   std::vector<LogEntry> logs;
   absl::Duration engine_time;
   size_t peak_heap_bytes = 0;
+  // True when the evaluation ran in a heap an earlier evaluation had used.
+  bool reused_heap = false;
 };
 
 // Runs compiled scripts. Evaluate never parses or transpiles. Implementations are thread-safe.
