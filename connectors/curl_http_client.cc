@@ -1,0 +1,419 @@
+#include "connectors/curl_http_client.h"
+
+#include <curl/curl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <map>
+#include <memory>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+
+namespace evaluatecode::connectors {
+namespace {
+
+// State of one exchange, owned by the loop thread from the moment it is dequeued.
+struct Transfer {
+  HttpRequest request;
+  std::function<void(HttpResponse)> done;
+  HttpResponse response;
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  // Set by the socket callbacks when they refuse an address, so the resulting curl error (which
+  // only says "could not connect" or "aborted") is reported as an egress denial.
+  bool egress_denied = false;
+  std::string egress_detail;
+  // Set by the write callback when the body passes the cap.
+  bool too_large = false;
+
+  ~Transfer() {
+    if (easy != nullptr) curl_easy_cleanup(easy);
+    if (headers != nullptr) curl_slist_free_all(headers);
+  }
+};
+
+// CURLOPT_OPENSOCKETFUNCTION: sees every address curl is about to connect to, after DNS and after
+// CURLOPT_RESOLVE pins, so a name that (re)binds to a forbidden address is refused before any
+// packet is sent. CURL_SOCKET_BAD makes curl try the next address, then fail COULDNT_CONNECT.
+curl_socket_t OpenSocket(void* clientp, curlsocktype purpose, curl_sockaddr* address) {
+  auto* transfer = static_cast<Transfer*>(clientp);
+  if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
+  const AddressClass klass = ClassifySockaddr(&address->addr, address->addrlen);
+  absl::Status allowed = transfer->request.egress.Check(klass);
+  if (!allowed.ok()) {
+    transfer->egress_denied = true;
+    transfer->egress_detail = std::string(allowed.message());
+    return CURL_SOCKET_BAD;
+  }
+  // Close-on-exec: worker processes are exec'ed from this server and must not inherit sockets.
+  return socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
+// CURLOPT_PREREQFUNCTION: runs for new AND reused connections, just before the request is sent. A
+// reused connection never passes OpenSocket, so this second check keeps a connection opened under
+// one connector's policy from serving a stricter one.
+int PreRequest(void* clientp, char* conn_primary_ip, char* /*conn_local_ip*/, int /*primary*/,
+               int /*local*/) {
+  auto* transfer = static_cast<Transfer*>(clientp);
+  AddressClass klass = AddressClass::kReserved;
+  absl::Status parsed = ClassifyAddressText(conn_primary_ip, &klass);
+  absl::Status allowed = parsed.ok() ? transfer->request.egress.Check(klass) : parsed;
+  if (!allowed.ok()) {
+    transfer->egress_denied = true;
+    transfer->egress_detail = std::string(allowed.message());
+    return CURL_PREREQFUNC_ABORT;
+  }
+  return CURL_PREREQFUNC_OK;
+}
+
+// Counts bytes after decompression, so a missing Content-Length or a compression bomb stops at the
+// cap too (CURLOPT_MAXFILESIZE alone trusts the announced length).
+size_t WriteBody(char* data, size_t size, size_t count, void* userdata) {
+  auto* transfer = static_cast<Transfer*>(userdata);
+  const size_t bytes = size * count;
+  const size_t cap = transfer->request.max_response_bytes;
+  if (cap > 0 && transfer->response.body.size() + bytes > cap) {
+    transfer->too_large = true;
+    return CURL_WRITEFUNC_ERROR;
+  }
+  transfer->response.body.append(data, bytes);
+  return bytes;
+}
+
+size_t ReadHeader(char* data, size_t size, size_t count, void* userdata) {
+  auto* transfer = static_cast<Transfer*>(userdata);
+  const size_t bytes = size * count;
+  absl::string_view line(data, bytes);
+  constexpr absl::string_view kRetryAfter = "retry-after:";
+  if (absl::StartsWithIgnoreCase(line, kRetryAfter)) {
+    int seconds = 0;
+    // Only the delta-seconds form; an HTTP date is ignored (backoff applies instead).
+    if (absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(kRetryAfter.size())), &seconds) &&
+        seconds > 0) {
+      transfer->response.retry_after = absl::Seconds(std::min(seconds, 3600));
+    }
+  }
+  return bytes;
+}
+
+long ToMillis(absl::Duration d) {
+  // curl treats 0 as "no timeout": never let a positive budget round down to it.
+  const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(d, absl::Milliseconds(1)));
+  return static_cast<long>(std::clamp<int64_t>(ms, 1, std::numeric_limits<long>::max()));
+}
+
+TransportError MapCurlCode(CURLcode code, const Transfer& transfer) {
+  if (transfer.egress_denied) return TransportError::kEgressDenied;
+  if (transfer.too_large) return TransportError::kTooLarge;
+  switch (code) {
+    case CURLE_OK: return TransportError::kNone;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+      return TransportError::kEgressDenied;
+    case CURLE_OPERATION_TIMEDOUT: return TransportError::kTimeout;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+      return TransportError::kConnectFailed;
+    case CURLE_FILESIZE_EXCEEDED: return TransportError::kTooLarge;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return TransportError::kConnectionReset;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+      return TransportError::kTls;
+    default:
+      return TransportError::kOther;
+  }
+}
+
+class CurlHttpClient final : public HttpClient {
+ public:
+  CurlHttpClient(const CurlHttpClientOptions& options, CURLM* multi, curl_slist* resolve)
+      : time_source_(*options.time_source),
+        user_agent_(options.user_agent),
+        multi_(multi),
+        resolve_(resolve) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+
+  ~CurlHttpClient() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    curl_multi_wakeup(multi_);
+    thread_.join();
+    curl_multi_cleanup(multi_);
+    if (resolve_ != nullptr) curl_slist_free_all(resolve_);
+    curl_global_cleanup();
+  }
+
+  // HttpClient
+  void Send(HttpRequest request, std::function<void(HttpResponse)> done) override {
+    auto transfer = std::make_unique<Transfer>();
+    transfer->request = std::move(request);
+    transfer->done = std::move(done);
+    {
+      absl::MutexLock lock(&mu_);
+      incoming_.push_back(std::move(transfer));
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+  void RunAfter(absl::Duration delay, std::function<void()> fn) override {
+    {
+      absl::MutexLock lock(&mu_);
+      timers_.emplace(std::make_pair(time_source_.Now() + delay, next_timer_id_++), std::move(fn));
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+ private:
+  using TimerKey = std::pair<absl::Time, uint64_t>;
+
+  void Loop() {
+    bool stopping = false;
+    while (!stopping) {
+      std::deque<std::unique_ptr<Transfer>> incoming;
+      {
+        absl::MutexLock lock(&mu_);
+        incoming.swap(incoming_);
+        stopping = stopping_;
+      }
+      for (auto& transfer : incoming) Start(std::move(transfer));
+      int running = 0;
+      curl_multi_perform(multi_, &running);
+      CollectFinished();
+      RunDueTimers(/*all=*/false);
+      if (stopping) break;
+      curl_multi_poll(multi_, nullptr, 0, NextWaitMillis(), nullptr);
+    }
+    Drain();
+  }
+
+  // On shutdown: every transfer and timer still pending gets its answer, including those that
+  // callbacks add while we drain.
+  void Drain() {
+    for (;;) {
+      for (auto& [easy, transfer] : active_) {
+        curl_multi_remove_handle(multi_, easy);
+        Finish(std::move(transfer), TransportError::kCancelled, "client shutting down");
+      }
+      active_.clear();
+      std::deque<std::unique_ptr<Transfer>> incoming;
+      bool timers_left = false;
+      {
+        absl::MutexLock lock(&mu_);
+        incoming.swap(incoming_);
+        timers_left = !timers_.empty();
+      }
+      if (incoming.empty() && !timers_left) return;
+      for (auto& transfer : incoming) {
+        Finish(std::move(transfer), TransportError::kCancelled, "client shutting down");
+      }
+      RunDueTimers(/*all=*/true);
+    }
+  }
+
+  void Start(std::unique_ptr<Transfer> transfer) {
+    CURL* easy = curl_easy_init();
+    if (easy == nullptr) {
+      Finish(std::move(transfer), TransportError::kOther, "curl_easy_init failed");
+      return;
+    }
+    transfer->easy = easy;
+    const HttpRequest& request = transfer->request;
+    Transfer* t = transfer.get();
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, request.allow_plain_http ? "http,https" : "https");
+    curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    // An empty proxy overrides http_proxy/https_proxy/all_proxy from the environment: a proxy would
+    // make the socket callback see only the proxy's address.
+    curl_easy_setopt(easy, CURLOPT_PROXY, "");
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(easy, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, ToMillis(request.timeout));
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                     ToMillis(std::min(request.connect_timeout, request.timeout)));
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
+    curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t);
+    curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, &PreRequest);
+    curl_easy_setopt(easy, CURLOPT_PREREQDATA, t);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &WriteBody);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &ReadHeader);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+    if (request.max_response_bytes > 0) {
+      curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
+                       static_cast<curl_off_t>(request.max_response_bytes));
+    }
+    // "" = every encoding this libcurl decodes; the write callback caps the decoded size.
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, user_agent_.c_str());
+    if (resolve_ != nullptr) curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve_);
+
+    for (const auto& [name, value] : request.headers) {
+      transfer->headers =
+          curl_slist_append(transfer->headers, absl::StrCat(name, ": ", value).c_str());
+    }
+    const bool has_body = !request.body.empty() || request.method == "POST" ||
+                          request.method == "PUT" || request.method == "PATCH";
+    if (has_body) {
+      // No "Expect: 100-continue" round trip for our small bodies.
+      transfer->headers = curl_slist_append(transfer->headers, "Expect:");
+    }
+    if (transfer->headers != nullptr) curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer->headers);
+    if (request.method == "HEAD") {
+      curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    } else if (request.method != "GET") {
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+    if (has_body) {
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.c_str());
+    }
+
+    if (curl_multi_add_handle(multi_, easy) != CURLM_OK) {
+      Finish(std::move(transfer), TransportError::kOther, "curl_multi_add_handle failed");
+      return;
+    }
+    active_.emplace(easy, std::move(transfer));
+  }
+
+  void CollectFinished() {
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      CURL* easy = message->easy_handle;
+      const CURLcode code = message->data.result;
+      auto it = active_.find(easy);
+      if (it == active_.end()) continue;
+      std::unique_ptr<Transfer> transfer = std::move(it->second);
+      active_.erase(it);
+      curl_multi_remove_handle(multi_, easy);
+      long status = 0;
+      curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+      transfer->response.status = static_cast<int>(status);
+      const TransportError error = MapCurlCode(code, *transfer);
+      std::string detail;
+      if (error == TransportError::kEgressDenied && !transfer->egress_detail.empty()) {
+        detail = transfer->egress_detail;
+      } else if (error == TransportError::kEgressDenied) {
+        detail = "scheme or URL not allowed";
+      } else if (error != TransportError::kNone) {
+        // curl_easy_strerror names the failure class only; it never includes the URL.
+        detail = curl_easy_strerror(code);
+      }
+      Finish(std::move(transfer), error, std::move(detail));
+    }
+  }
+
+  // Calls the transfer's callback with no lock held.
+  static void Finish(std::unique_ptr<Transfer> transfer, TransportError error, std::string detail) {
+    HttpResponse response = std::move(transfer->response);
+    response.error = error;
+    response.error_detail = std::move(detail);
+    if (error != TransportError::kNone) response.body.clear();
+    std::function<void(HttpResponse)> done = std::move(transfer->done);
+    transfer.reset();
+    done(std::move(response));
+  }
+
+  void RunDueTimers(bool all) {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        absl::MutexLock lock(&mu_);
+        if (timers_.empty()) return;
+        auto first = timers_.begin();
+        if (!all && first->first.first > time_source_.Now()) return;
+        fn = std::move(first->second);
+        timers_.erase(first);
+      }
+      fn();
+    }
+  }
+
+  int NextWaitMillis() {
+    long curl_ms = -1;
+    curl_multi_timeout(multi_, &curl_ms);
+    // With nothing to wait for, poll still wakes up at once on curl_multi_wakeup.
+    int64_t wait = curl_ms < 0 ? 1000 : curl_ms;
+    absl::MutexLock lock(&mu_);
+    if (!timers_.empty()) {
+      const absl::Duration until = timers_.begin()->first.first - time_source_.Now();
+      wait = std::min(wait, std::max<int64_t>(
+                                0, absl::ToInt64Milliseconds(absl::Ceil(until, absl::Milliseconds(1)))));
+    }
+    return static_cast<int>(std::min<int64_t>(wait, 1000));
+  }
+
+  const TimeSource& time_source_;
+  const std::string user_agent_;
+  CURLM* const multi_;
+  curl_slist* const resolve_;
+  std::thread thread_;
+
+  absl::Mutex mu_;
+  std::deque<std::unique_ptr<Transfer>> incoming_ ABSL_GUARDED_BY(mu_);
+  std::map<TimerKey, std::function<void()>> timers_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_timer_id_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Touched only by the loop thread.
+  std::map<CURL*, std::unique_ptr<Transfer>> active_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpClient>> NewCurlHttpClient(const CurlHttpClientOptions& options) {
+  if (options.time_source == nullptr) {
+    return absl::InvalidArgumentError("CurlHttpClientOptions.time_source is required");
+  }
+  // Reference-counted; the server's main should still call it first, before any thread starts,
+  // when this libcurl lacks CURL_VERSION_THREADSAFE.
+  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+    return absl::InternalError("curl_global_init failed");
+  }
+  CURLM* multi = curl_multi_init();
+  if (multi == nullptr) {
+    curl_global_cleanup();
+    return absl::InternalError("curl_multi_init failed");
+  }
+  curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
+  curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
+  curl_slist* resolve = nullptr;
+  for (const std::string& entry : options.resolve) {
+    resolve = curl_slist_append(resolve, entry.c_str());
+  }
+  return std::unique_ptr<HttpClient>(new CurlHttpClient(options, multi, resolve));
+}
+
+}  // namespace evaluatecode::connectors
