@@ -53,6 +53,8 @@ struct ScriptError {
     kMemoryLimit,    // the heap reached its cap
     kResultInvalid,  // the result is not JSON or too large
     kCancelled,      // the Cancellation was raised
+    kCrashed,        // the worker process running it died (a native crash or fatal error)
+    kQuarantined,    // refused: this code crashed workers repeatedly
   };
   Kind kind = Kind::kRuntimeError;
   std::string message;

@@ -43,6 +43,15 @@ struct ServerConfig {
   size_t compile_cache_entries = 1024;                // compile_cache_entries
   absl::Duration compile_timeout = absl::Seconds(2);  // compile_timeout_ms
   size_t compile_memory_bytes = 64 << 20;             // compile_memory_bytes
+  // isolation: "workers" runs scripts in supervised sandbox worker processes (one per thread);
+  // "in_process" runs them on the evaluator threads themselves (for development and the CLI).
+  std::string isolation = "workers";
+  // worker_binary: the executable started as a worker; empty = this server's own binary.
+  std::string worker_binary;
+  // worker_kill_grace_ms: how long past its deadline a script may run inside a native built-in
+  // before its worker is killed.
+  absl::Duration worker_kill_grace = absl::Milliseconds(100);
+  size_t worker_address_space_bytes = size_t{4} << 30;  // worker_address_space_bytes (RLIMIT_AS)
 
   // limits: default: and limits: max:
   LimitValues default_limits{absl::Seconds(1), 32 << 20, 10, 64 << 10, 1 << 20};

@@ -33,6 +33,10 @@ grpc::StatusCode CodeForReason(ErrorReason reason) {
       return grpc::StatusCode::UNAVAILABLE;
     case evaluate::v1::EVALUATION_CANCELLED:
       return grpc::StatusCode::CANCELLED;
+    case evaluate::v1::SANDBOX_CRASHED:
+      return grpc::StatusCode::ABORTED;
+    case evaluate::v1::SCRIPT_QUARANTINED:
+      return grpc::StatusCode::FAILED_PRECONDITION;
     default:
       return grpc::StatusCode::INTERNAL;
   }

@@ -66,6 +66,10 @@ EvaluationError ToError(const sandbox::ScriptError& script_error, const CallCont
                                    limits.engine.memory_bytes, " bytes"));
     case Kind::kResultInvalid:
       return NewError(evaluate::v1::SCRIPT_RESULT_INVALID, script_error.message);
+    case Kind::kCrashed:
+      return NewError(evaluate::v1::SANDBOX_CRASHED, script_error.message);
+    case Kind::kQuarantined:
+      return NewError(evaluate::v1::SCRIPT_QUARANTINED, script_error.message);
     case Kind::kCancelled:
       if (call.cancellation != nullptr &&
           call.cancellation->cause() == CancellationCause::kServerShutdown) {
@@ -101,58 +105,56 @@ std::optional<EvaluationError> Evaluator::CompileAndRun(
     const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
     const CallContext& call, evaluate::v1::EvaluateCodeResponse* response,
     evaluate::v1::Usage* usage) const {
-  absl::StatusOr<sandbox::CacheLookup> lookup = cache_.GetOrCompile(request.code());
-  if (!lookup.ok()) {
+  sandbox::SandboxRequest run;
+  run.source = request.code();
+  run.input = &request.input();
+  run.limits = limits.engine;
+  run.deadline = std::min(call.received + limits.timeout, call.deadline);
+  run.cancellation = call.cancellation;
+  const auto tenant = request.labels().find("tenant");
+  if (tenant != request.labels().end()) run.partition = tenant->second;
+  absl::StatusOr<sandbox::SandboxResult> result = sandbox_.Evaluate(run);
+  if (!result.ok()) {
     return NewError(evaluate::v1::INTERNAL_ERROR,
-                    absl::StrCat("compiling failed: ", lookup.status().ToString()));
+                    absl::StrCat("the sandbox failed: ", result.status().ToString()));
   }
-  response->set_code_sha256(lookup->code_sha256);
-  usage->set_compile_cache_hit(lookup->cache_hit);
-  const sandbox::CompileResult& compiled = *lookup->compiled;
-  if (!compiled.ok()) {
-    const sandbox::Diagnostic& first = compiled.diagnostics.front();
+  response->set_code_sha256(result->compile.code_sha256);
+  usage->set_compile_cache_hit(result->compile.cache_hit);
+  if (!result->compile.compiled()) {
+    const sandbox::Diagnostic& first = result->compile.diagnostics.front();
     EvaluationError error = NewError(evaluate::v1::SCRIPT_SYNTAX_ERROR, first.message);
     error.set_line(first.line);
     error.set_column(first.column);
     return error;
   }
 
-  sandbox::EvaluationRequest run;
-  run.input = &request.input();
-  run.limits = limits.engine;
-  run.deadline = std::min(call.received + limits.timeout, call.deadline);
-  run.cancellation = call.cancellation;
-  absl::StatusOr<sandbox::EvaluationResult> result = engine_.Evaluate(*compiled.script, run);
-  if (!result.ok()) {
-    return NewError(evaluate::v1::INTERNAL_ERROR,
-                    absl::StrCat("the script engine failed: ", result.status().ToString()));
-  }
-  *usage->mutable_engine_time() = ToProto(result->engine_time);
-  usage->set_peak_heap_bytes(result->peak_heap_bytes);
-  if (result->error.has_value()) {
-    EvaluationError error = ToError(*result->error, call, limits);
-    AppendLogs(result->logs, error.mutable_logs());
+  sandbox::EvaluationResult& evaluation = result->evaluation;
+  *usage->mutable_engine_time() = ToProto(evaluation.engine_time);
+  usage->set_peak_heap_bytes(evaluation.peak_heap_bytes);
+  if (evaluation.error.has_value()) {
+    EvaluationError error = ToError(*evaluation.error, call, limits);
+    AppendLogs(evaluation.logs, error.mutable_logs());
     return error;
   }
-  AppendLogs(result->logs, response->mutable_logs());
+  AppendLogs(evaluation.logs, response->mutable_logs());
   std::optional<evaluate::v1::Decision> decision;
-  std::optional<EvaluationError> error = ExtractDecision(result->result, &decision);
+  std::optional<EvaluationError> error = ExtractDecision(evaluation.result, &decision);
   if (decision.has_value()) *response->mutable_decision() = *std::move(decision);
-  *response->mutable_result() = std::move(result->result);
+  *response->mutable_result() = std::move(evaluation.result);
   return error;
 }
 
 std::optional<EvaluationError> Evaluator::Compile(const evaluate::v1::CompileCodeRequest& request,
                                                   evaluate::v1::CompileCodeResponse* response) const {
-  absl::StatusOr<sandbox::CacheLookup> lookup = cache_.GetOrCompile(request.code());
-  if (!lookup.ok()) {
+  absl::StatusOr<sandbox::CompileOutcome> outcome = sandbox_.Compile(request.code());
+  if (!outcome.ok()) {
     return NewError(evaluate::v1::INTERNAL_ERROR,
-                    absl::StrCat("compiling failed: ", lookup.status().ToString()));
+                    absl::StrCat("compiling failed: ", outcome.status().ToString()));
   }
-  response->set_code_sha256(lookup->code_sha256);
-  response->set_cache_hit(lookup->cache_hit);
-  response->set_valid(lookup->compiled->ok());
-  for (const sandbox::Diagnostic& diagnostic : lookup->compiled->diagnostics) {
+  response->set_code_sha256(outcome->code_sha256);
+  response->set_cache_hit(outcome->cache_hit);
+  response->set_valid(outcome->compiled());
+  for (const sandbox::Diagnostic& diagnostic : outcome->diagnostics) {
     evaluate::v1::Diagnostic* out = response->add_diagnostics();
     out->set_severity(diagnostic.severity == sandbox::Diagnostic::Severity::kError
                           ? evaluate::v1::Diagnostic::ERROR

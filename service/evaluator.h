@@ -8,8 +8,7 @@
 #include "common/cancellation.h"
 #include "common/time_source.h"
 #include "evaluate/v1/evaluate.pb.h"
-#include "sandbox/engine.h"
-#include "sandbox/script_cache.h"
+#include "sandbox/sandbox.h"
 #include "service/request_validator.h"
 
 namespace evaluatecode::service {
@@ -25,15 +24,14 @@ struct CallContext {
   const Cancellation* cancellation = nullptr;
 };
 
-// Runs one request end to end: compile through the cache, evaluate, type the decision. Knows no
-// gRPC types. Blocks for the length of the evaluation: call it from an evaluator thread.
-// Thread-safe.
+// Runs one request end to end: compile and evaluate in the sandbox, type the decision, build the
+// response or the error. Knows no gRPC types. Blocks for the length of the evaluation: call it from
+// an evaluator thread. Thread-safe.
 class Evaluator {
  public:
   // All references must outlive the evaluator.
-  Evaluator(sandbox::ScriptCache& cache, const sandbox::Engine& engine,
-            const TimeSource& time_source)
-      : cache_(cache), engine_(engine), time_source_(time_source) {}
+  Evaluator(sandbox::Sandbox& sandbox, const TimeSource& time_source)
+      : sandbox_(sandbox), time_source_(time_source) {}
 
   // Fills `response` and returns nullopt on success. On failure returns the error, carrying the logs
   // captured so far, the usage, the decision id and the code hash.
@@ -54,8 +52,7 @@ class Evaluator {
       const CallContext& call, evaluate::v1::EvaluateCodeResponse* response,
       evaluate::v1::Usage* usage) const;
 
-  sandbox::ScriptCache& cache_;
-  const sandbox::Engine& engine_;
+  sandbox::Sandbox& sandbox_;
   const TimeSource& time_source_;
 };
 

@@ -1,5 +1,6 @@
 // evaluate_server: flags and config in, a running server out, until SIGTERM or SIGINT.
 #include <csignal>
+#include <optional>
 #include <cstdio>
 #include <string>
 
@@ -9,6 +10,7 @@
 #include "service/config.h"
 #include "service/logging.h"
 #include "service/server.h"
+#include "service/worker_mode.h"
 
 ABSL_FLAG(std::string, config, "",
           "Path of the YAML config file (see deploy/config.example.yaml); built-in defaults if "
@@ -28,6 +30,9 @@ int main(int argc, char** argv) {
   using evaluatecode::service::LogEvent;
   absl::SetProgramUsageMessage("Runs the EvaluateCode gRPC service.");
   absl::ParseCommandLine(argc, argv);
+  if (std::optional<int> exit_code = evaluatecode::service::MaybeRunAsSandboxWorker()) {
+    return *exit_code;
+  }
 
   // Signals are taken synchronously by this thread: block them before any other thread starts, so
   // that every thread inherits the mask.

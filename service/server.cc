@@ -1,5 +1,7 @@
 #include "service/server.h"
 
+#include <unistd.h>
+
 #include <utility>
 
 #include "absl/status/status.h"
@@ -8,9 +10,10 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "sandbox/duktape_compiler.h"
-#include "sandbox/duktape_engine.h"
+#include "sandbox/in_process_sandbox.h"
+#include "sandbox/worker_sandbox.h"
 #include "service/logging.h"
+#include "service/worker_mode.h"
 
 namespace evaluatecode::service {
 namespace {
@@ -18,6 +21,35 @@ namespace {
 constexpr char kServiceName[] = "evaluate.v1.EvaluateService";
 // After the drain, how long stopped calls get to send their answer before the transport closes.
 constexpr absl::Duration kCloseGrace = absl::Seconds(5);
+
+// The sandbox the config asks for: supervised worker processes, or this process's own heaps.
+absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(const ServerConfig& config,
+                                                             const TimeSource& time_source) {
+  if (config.isolation == "in_process") {
+    sandbox::InProcessSandboxOptions options;
+    options.compiler.timeout = config.compile_timeout;
+    options.compiler.memory_bytes = config.compile_memory_bytes;
+    options.compile_cache_entries = config.compile_cache_entries;
+    options.engine.time_source = &time_source;
+    return sandbox::NewInProcessSandbox(options);
+  }
+  sandbox::WorkerSandboxOptions options;
+  options.worker_binary = config.worker_binary;
+  if (options.worker_binary.empty()) {
+    char path[4096];
+    const ssize_t length = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    if (length <= 0) return absl::InternalError("cannot find this program's own path");
+    options.worker_binary.assign(path, static_cast<size_t>(length));
+  }
+  options.worker_args = WorkerArguments(config);
+  options.workers = config.evaluator_threads;
+  options.kill_grace = config.worker_kill_grace;
+  options.time_source = &time_source;
+  absl::StatusOr<std::unique_ptr<sandbox::WorkerSandbox>> workers =
+      sandbox::NewWorkerSandbox(options);
+  if (!workers.ok()) return workers.status();
+  return std::unique_ptr<sandbox::Sandbox>(*std::move(workers));
+}
 
 int ToMillis(absl::Duration duration) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), INT32_MAX));
@@ -34,24 +66,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   if (!valid.ok()) return valid;
   std::unique_ptr<Server> server(new Server(config, std::move(logger)));
 
-  sandbox::CompilerOptions compiler_options;
-  compiler_options.timeout = config.compile_timeout;
-  compiler_options.memory_bytes = config.compile_memory_bytes;
-  server->compiler_ = sandbox::NewDuktapeCompiler(compiler_options, server->time_source_);
-  server->cache_ =
-      std::make_unique<sandbox::ScriptCache>(*server->compiler_, config.compile_cache_entries);
-  absl::StatusOr<std::unique_ptr<sandbox::Engine>> engine =
-      sandbox::NewDuktapeEngine(sandbox::EngineOptions{&server->time_source_});
-  if (!engine.ok()) return engine.status();
-  server->engine_ = *std::move(engine);
+  absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox =
+      NewSandbox(config, server->time_source_);
+  if (!sandbox.ok()) return sandbox.status();
+  server->sandbox_ = *std::move(sandbox);
   absl::StatusOr<std::unique_ptr<EvaluatorPool>> pool = EvaluatorPool::Create(
       {config.evaluator_threads, config.queue_capacity, config.evaluator_stack_bytes});
   if (!pool.ok()) return pool.status();
   server->pool_ = *std::move(pool);
   server->ids_ = NewRandomIdGenerator();
   server->validator_ = std::make_unique<RequestValidator>(server->config_);
-  server->evaluator_ =
-      std::make_unique<Evaluator>(*server->cache_, *server->engine_, server->time_source_);
+  server->evaluator_ = std::make_unique<Evaluator>(*server->sandbox_, server->time_source_);
   server->service_ = std::make_unique<EvaluateServiceImpl>(
       *server->validator_, *server->evaluator_, *server->pool_, server->time_source_,
       *server->ids_, *server->logger_);

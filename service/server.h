@@ -6,9 +6,7 @@
 #include "absl/status/statusor.h"
 #include "common/time_source.h"
 #include "grpcpp/server.h"
-#include "sandbox/compiler.h"
-#include "sandbox/engine.h"
-#include "sandbox/script_cache.h"
+#include "sandbox/sandbox.h"
 #include "service/config.h"
 #include "service/evaluate_service.h"
 #include "service/evaluator.h"
@@ -45,9 +43,7 @@ class Server {
   const ServerConfig config_;
   std::shared_ptr<spdlog::logger> logger_;
   RealTimeSource time_source_;
-  std::unique_ptr<sandbox::Compiler> compiler_;
-  std::unique_ptr<sandbox::ScriptCache> cache_;
-  std::unique_ptr<sandbox::Engine> engine_;
+  std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::unique_ptr<EvaluatorPool> pool_;
   std::unique_ptr<IdGenerator> ids_;
   std::unique_ptr<RequestValidator> validator_;

@@ -16,6 +16,10 @@ service::ServerConfig TestConfig() {
   config.listen_address = "127.0.0.1:0";
   config.log_level = "warn";
   config.drain_grace = absl::Seconds(3);
+  // Scripts run in real sandbox workers: the server binary from this test's runfiles.
+  const char* runfiles = std::getenv("TEST_SRCDIR");
+  config.worker_binary =
+      absl::StrCat(runfiles != nullptr ? runfiles : ".", "/evaluatecode/service/evaluate_server");
   return config;
 }
 

@@ -13,7 +13,7 @@
 
 namespace evaluatecode::testing {
 
-// A ServerConfig for tests: loopback, port 0, quiet logs.
+// A ServerConfig for tests: loopback, port 0, quiet logs, sandbox workers from the runfiles.
 service::ServerConfig TestConfig();
 
 // The real server, in this process, on a loopback port, with clients for it.

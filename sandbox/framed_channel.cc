@@ -1,0 +1,82 @@
+#include "sandbox/framed_channel.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace evaluatecode::sandbox {
+namespace {
+
+absl::Status WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    // MSG_NOSIGNAL: a dead peer is an error to report, not a SIGPIPE.
+    const ssize_t written = send(fd, data, size, MSG_NOSIGNAL);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(absl::StrCat("write to peer: ", std::strerror(errno)));
+    }
+    data += written;
+    size -= static_cast<size_t>(written);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadAll(int fd, char* data, size_t size, absl::Time deadline) {
+  while (size > 0) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("read from peer timed out");
+    pollfd poll_fd{fd, POLLIN, 0};
+    const int timeout_ms = deadline == absl::InfiniteFuture()
+                               ? -1
+                               : static_cast<int>(std::min<int64_t>(
+                                     absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
+                                     1 << 30));
+    const int ready = poll(&poll_fd, 1, timeout_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) continue;
+    const ssize_t got = read(fd, data, size);
+    if (got < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return absl::UnavailableError(absl::StrCat("read from peer: ", std::strerror(errno)));
+    }
+    if (got == 0) return absl::UnavailableError("the peer closed the channel");
+    data += got;
+    size -= static_cast<size_t>(got);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteFrame(int fd, const google::protobuf::Message& message) {
+  std::string frame(4, '\0');
+  if (!message.AppendToString(&frame)) return absl::InternalError("serializing a frame failed");
+  const size_t length = frame.size() - 4;
+  if (length > kMaxFrameBytes) return absl::InvalidArgumentError("frame too large");
+  for (int i = 0; i < 4; ++i) frame[i] = static_cast<char>((length >> (8 * i)) & 0xff);
+  return WriteAll(fd, frame.data(), frame.size());
+}
+
+absl::Status ReadFrame(int fd, google::protobuf::Message* message, absl::Time deadline) {
+  unsigned char header[4];
+  absl::Status status = ReadAll(fd, reinterpret_cast<char*>(header), sizeof(header), deadline);
+  if (!status.ok()) return status;
+  const size_t length = static_cast<size_t>(header[0]) | (static_cast<size_t>(header[1]) << 8) |
+                        (static_cast<size_t>(header[2]) << 16) |
+                        (static_cast<size_t>(header[3]) << 24);
+  if (length > kMaxFrameBytes) return absl::DataLossError("frame length out of range");
+  std::string payload(length, '\0');
+  status = ReadAll(fd, payload.data(), length, deadline);
+  if (!status.ok()) return status;
+  if (!message->ParseFromString(payload)) return absl::DataLossError("malformed frame");
+  return absl::OkStatus();
+}
+
+}  // namespace evaluatecode::sandbox

@@ -1,0 +1,77 @@
+#include "sandbox/in_process_sandbox.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "sandbox/duktape_compiler.h"
+#include "sandbox/script_cache.h"
+
+namespace evaluatecode::sandbox {
+namespace {
+
+class InProcessSandbox final : public Sandbox {
+ public:
+  InProcessSandbox(std::unique_ptr<Compiler> compiler, size_t cache_entries,
+                   std::unique_ptr<Engine> engine)
+      : compiler_(std::move(compiler)),
+        cache_(*compiler_, cache_entries),
+        engine_(std::move(engine)) {}
+
+  // Sandbox
+  absl::StatusOr<SandboxResult> Evaluate(const SandboxRequest& request) override {
+    SandboxResult result;
+    absl::StatusOr<std::shared_ptr<const CompileResult>> compiled =
+        CompileInto(request.source, &result.compile);
+    if (!compiled.ok()) return compiled.status();
+    if (!(*compiled)->ok()) return result;
+
+    EvaluationRequest run;
+    run.input = request.input;
+    run.limits = request.limits;
+    run.deadline = request.deadline;
+    run.cancellation = request.cancellation;
+    run.partition = request.partition;
+    absl::StatusOr<EvaluationResult> evaluation = engine_->Evaluate(*(*compiled)->script, run);
+    if (!evaluation.ok()) return evaluation.status();
+    result.evaluation = *std::move(evaluation);
+    return result;
+  }
+
+  absl::StatusOr<CompileOutcome> Compile(const std::string& source) override {
+    CompileOutcome outcome;
+    absl::StatusOr<std::shared_ptr<const CompileResult>> compiled = CompileInto(source, &outcome);
+    if (!compiled.ok()) return compiled.status();
+    return outcome;
+  }
+
+ private:
+  absl::StatusOr<std::shared_ptr<const CompileResult>> CompileInto(const std::string& source,
+                                                                  CompileOutcome* outcome) {
+    absl::StatusOr<CacheLookup> lookup = cache_.GetOrCompile(source);
+    if (!lookup.ok()) return lookup.status();
+    outcome->code_sha256 = lookup->code_sha256;
+    outcome->cache_hit = lookup->cache_hit;
+    outcome->diagnostics = lookup->compiled->diagnostics;
+    return lookup->compiled;
+  }
+
+  std::unique_ptr<Compiler> compiler_;
+  ScriptCache cache_;
+  std::unique_ptr<Engine> engine_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Sandbox>> NewInProcessSandbox(
+    const InProcessSandboxOptions& options) {
+  if (options.engine.time_source == nullptr) {
+    return absl::InvalidArgumentError("InProcessSandboxOptions.engine.time_source is required");
+  }
+  absl::StatusOr<std::unique_ptr<Engine>> engine = NewDuktapeEngine(options.engine);
+  if (!engine.ok()) return engine.status();
+  return std::make_unique<InProcessSandbox>(
+      NewDuktapeCompiler(options.compiler, *options.engine.time_source),
+      options.compile_cache_entries, *std::move(engine));
+}
+
+}  // namespace evaluatecode::sandbox

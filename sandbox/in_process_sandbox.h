@@ -1,0 +1,25 @@
+#ifndef EVALUATECODE_SANDBOX_IN_PROCESS_SANDBOX_H_
+#define EVALUATECODE_SANDBOX_IN_PROCESS_SANDBOX_H_
+
+#include <memory>
+
+#include "common/time_source.h"
+#include "sandbox/compiler.h"
+#include "sandbox/duktape_engine.h"
+#include "sandbox/sandbox.h"
+
+namespace evaluatecode::sandbox {
+
+struct InProcessSandboxOptions {
+  CompilerOptions compiler;
+  EngineOptions engine;  // engine.time_source is required
+  size_t compile_cache_entries = 1024;
+};
+
+// Compiles through a ScriptCache and runs in this process's Duktape heaps: what a worker process
+// runs inside, and what the CLI and unit tests use directly. Thread-safe.
+absl::StatusOr<std::unique_ptr<Sandbox>> NewInProcessSandbox(const InProcessSandboxOptions& options);
+
+}  // namespace evaluatecode::sandbox
+
+#endif  // EVALUATECODE_SANDBOX_IN_PROCESS_SANDBOX_H_

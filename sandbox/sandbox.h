@@ -1,0 +1,62 @@
+#ifndef EVALUATECODE_SANDBOX_SANDBOX_H_
+#define EVALUATECODE_SANDBOX_SANDBOX_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/cancellation.h"
+#include "google/protobuf/struct.pb.h"
+#include "sandbox/diagnostic.h"
+#include "sandbox/engine.h"
+
+namespace evaluatecode::sandbox {
+
+// One script to compile and run.
+struct SandboxRequest {
+  std::string source;
+  // Not owned; must outlive the call. Null means an empty object.
+  const google::protobuf::Struct* input = nullptr;
+  EvaluationLimits limits;
+  absl::Time deadline = absl::InfiniteFuture();
+  // Not owned; may be null.
+  const Cancellation* cancellation = nullptr;
+  // The tenant: evaluations of different partitions never share a heap.
+  std::string partition;
+};
+
+// How a source compiled.
+struct CompileOutcome {
+  std::string code_sha256;
+  bool cache_hit = false;
+  // Empty when the source compiled cleanly; an error diagnostic means it did not compile.
+  std::vector<Diagnostic> diagnostics;
+
+  bool compiled() const {
+    for (const Diagnostic& d : diagnostics) {
+      if (d.severity == Diagnostic::Severity::kError) return false;
+    }
+    return true;
+  }
+};
+
+struct SandboxResult {
+  CompileOutcome compile;
+  // Meaningful only when compile.compiled().
+  EvaluationResult evaluation;
+};
+
+// Compiles and runs untrusted scripts, in this process or behind a process boundary. Blocks for
+// the length of the work. A non-OK Status means our machinery failed; everything the script caused
+// (including crashing a worker) is data in the result. Implementations are thread-safe.
+class Sandbox {
+ public:
+  virtual ~Sandbox() = default;
+  virtual absl::StatusOr<SandboxResult> Evaluate(const SandboxRequest& request) = 0;
+  virtual absl::StatusOr<CompileOutcome> Compile(const std::string& source) = 0;
+};
+
+}  // namespace evaluatecode::sandbox
+
+#endif  // EVALUATECODE_SANDBOX_SANDBOX_H_

@@ -1,0 +1,130 @@
+#include "sandbox/sandbox_worker.h"
+
+#include <cstdio>
+#include <deque>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "common/cancellation.h"
+#include "sandbox/framed_channel.h"
+#include "sandbox/worker_lockdown.h"
+#include "sandbox/worker_messages.h"
+
+namespace evaluatecode::sandbox {
+namespace {
+
+// Requests waiting for the evaluation thread, and the cancellation of the one running.
+class Inbox {
+ public:
+  void Push(ipc::ToWorker request) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (request.has_cancel()) {
+      if (running_cancellation_ != nullptr && request.id() == running_id_) {
+        running_cancellation_->Cancel(CancellationCause::kCallerCancelled);
+      }
+      return;
+    }
+    queue_.push_back(std::move(request));
+  }
+  void Close() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  // The next request, or false once closed and empty. `cancellation` is raised by a later Cancel
+  // for that request's id.
+  bool Next(ipc::ToWorker* request, Cancellation* cancellation) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](Inbox* inbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(inbox->mu_) {
+          return inbox->closed_ || !inbox->queue_.empty();
+        },
+        this));
+    if (queue_.empty()) return false;
+    *request = std::move(queue_.front());
+    queue_.pop_front();
+    running_id_ = request->id();
+    running_cancellation_ = cancellation;
+    return true;
+  }
+  // The request Next() returned is answered: its cancellation is about to go away.
+  void Done() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    running_id_ = 0;
+    running_cancellation_ = nullptr;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::deque<ipc::ToWorker> queue_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t running_id_ ABSL_GUARDED_BY(mu_) = 0;
+  Cancellation* running_cancellation_ ABSL_GUARDED_BY(mu_) = nullptr;
+};
+
+ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,
+                      const Cancellation& cancellation) {
+  ipc::FromWorker reply;
+  reply.set_id(request.id());
+  if (request.has_compile()) {
+    absl::StatusOr<CompileOutcome> outcome = sandbox.Compile(request.compile().source());
+    if (!outcome.ok()) {
+      reply.set_failure_code(static_cast<int>(outcome.status().code()));
+      reply.set_failure_message(std::string(outcome.status().message()));
+    } else {
+      *reply.mutable_compile() = ToMessage(*outcome);
+    }
+    return reply;
+  }
+  google::protobuf::Struct input;
+  SandboxRequest evaluate = FromMessage(request.evaluate(), &input);
+  evaluate.cancellation = &cancellation;
+  absl::StatusOr<SandboxResult> result = sandbox.Evaluate(evaluate);
+  if (!result.ok()) {
+    reply.set_failure_code(static_cast<int>(result.status().code()));
+    reply.set_failure_message(std::string(result.status().message()));
+  } else {
+    *reply.mutable_compile() = ToMessage(result->compile);
+    *reply.mutable_evaluation() = ToMessage(result->evaluation);
+  }
+  return reply;
+}
+
+}  // namespace
+
+int RunSandboxWorker(const SandboxWorkerOptions& options) {
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox = NewInProcessSandbox(options.sandbox);
+  if (!sandbox.ok()) {
+    std::fprintf(stderr, "sandbox worker: %s\n", sandbox.status().ToString().c_str());
+    return 2;
+  }
+  if (absl::Status locked = LockDownWorkerProcess(options.address_space_bytes); !locked.ok()) {
+    std::fprintf(stderr, "sandbox worker: %s\n", locked.ToString().c_str());
+    return 3;
+  }
+  ipc::FromWorker ready;
+  if (!WriteFrame(options.fd, ready).ok()) return 0;
+
+  Inbox inbox;
+  std::thread reader([&inbox, fd = options.fd] {
+    for (;;) {
+      ipc::ToWorker request;
+      if (!ReadFrame(fd, &request).ok()) break;
+      inbox.Push(std::move(request));
+    }
+    inbox.Close();
+  });
+  for (;;) {
+    // A fresh Cancellation per request: a Cancel for an earlier id must not reach a later one.
+    Cancellation cancellation;
+    ipc::ToWorker request;
+    if (!inbox.Next(&request, &cancellation)) break;
+    ipc::FromWorker reply = Serve(**sandbox, request, cancellation);
+    inbox.Done();
+    if (!WriteFrame(options.fd, reply).ok()) break;
+  }
+  reader.join();
+  return 0;
+}
+
+}  // namespace evaluatecode::sandbox

@@ -1,0 +1,23 @@
+#ifndef EVALUATECODE_SANDBOX_WORKER_MESSAGES_H_
+#define EVALUATECODE_SANDBOX_WORKER_MESSAGES_H_
+
+#include "sandbox/sandbox.h"
+#include "sandbox/worker_protocol.pb.h"
+
+namespace evaluatecode::sandbox {
+
+// Conversions between the sandbox's C++ types and the worker protocol's messages.
+
+ipc::EvaluateRequest ToMessage(const SandboxRequest& request);
+// `input` receives the request's input; the returned request points at it.
+SandboxRequest FromMessage(const ipc::EvaluateRequest& message, google::protobuf::Struct* input);
+
+ipc::CompileOutcome ToMessage(const CompileOutcome& outcome);
+CompileOutcome FromMessage(const ipc::CompileOutcome& message);
+
+ipc::EvaluationResult ToMessage(const EvaluationResult& result);
+EvaluationResult FromMessage(const ipc::EvaluationResult& message);
+
+}  // namespace evaluatecode::sandbox
+
+#endif  // EVALUATECODE_SANDBOX_WORKER_MESSAGES_H_

@@ -1,0 +1,321 @@
+#include "sandbox/worker_sandbox.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <deque>
+#include <variant>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/sha256.h"
+#include "sandbox/framed_channel.h"
+#include "sandbox/worker_messages.h"
+
+extern char** environ;
+
+namespace evaluatecode::sandbox {
+namespace {
+
+// How often a waiting caller looks at its cancellation and deadline.
+constexpr absl::Duration kPollSlice = absl::Milliseconds(10);
+// The channel descriptor number a worker finds its end of the socket pair on.
+constexpr int kWorkerChannelFd = 3;
+// Budget of a CompileCode round trip (the compile has its own, smaller budget inside the worker).
+constexpr absl::Duration kCompileRoundTrip = absl::Seconds(30);
+
+struct Worker {
+  pid_t pid = -1;
+  int fd = -1;
+  uint64_t next_id = 1;
+  bool busy = false;
+};
+
+std::string DescribeExit(int status) {
+  if (WIFSIGNALED(status)) {
+    return absl::StrCat("signal ", WTERMSIG(status), " (", strsignal(WTERMSIG(status)), ")");
+  }
+  if (WIFEXITED(status)) return absl::StrCat("exit code ", WEXITSTATUS(status));
+  return "an unknown status";
+}
+
+class WorkerSandboxImpl final : public WorkerSandbox {
+ public:
+  explicit WorkerSandboxImpl(const WorkerSandboxOptions& options)
+      : options_(options), time_source_(*options.time_source), workers_(options.workers) {}
+
+  ~WorkerSandboxImpl() override {
+    for (Worker& worker : workers_) Stop(worker);
+  }
+
+  absl::Status StartAll() {
+    for (Worker& worker : workers_) {
+      absl::Status started = Start(worker);
+      if (!started.ok()) return started;
+    }
+    return absl::OkStatus();
+  }
+
+  // Sandbox
+  absl::StatusOr<SandboxResult> Evaluate(const SandboxRequest& request) override {
+    SandboxResult result;
+    result.compile.code_sha256 = Sha256Hex(request.source);
+    if (IsQuarantined(result.compile.code_sha256)) {
+      result.evaluation.error = ScriptError{
+          ScriptError::Kind::kQuarantined,
+          absl::StrCat("this code crashed or overran sandbox workers ", options_.quarantine_after,
+                       " times and is refused for ",
+                       absl::FormatDuration(options_.quarantine_duration))};
+      return result;
+    }
+    ipc::ToWorker message;
+    *message.mutable_evaluate() = ToMessage(request);
+    Outcome outcome = RoundTrip(message, request.deadline, request.cancellation,
+                                result.compile.code_sha256);
+    if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
+    if (auto* error = std::get_if<ScriptError>(&outcome)) {
+      result.evaluation.error = std::move(*error);
+      return result;
+    }
+    const ipc::FromWorker& reply = std::get<ipc::FromWorker>(outcome);
+    result.compile = FromMessage(reply.compile());
+    result.evaluation = FromMessage(reply.evaluation());
+    return result;
+  }
+
+  absl::StatusOr<CompileOutcome> Compile(const std::string& source) override {
+    ipc::ToWorker message;
+    message.mutable_compile()->set_source(source);
+    const std::string sha = Sha256Hex(source);
+    Outcome outcome = RoundTrip(message, time_source_.Now() + kCompileRoundTrip, nullptr, sha);
+    if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
+    if (auto* error = std::get_if<ScriptError>(&outcome)) {
+      return absl::UnavailableError(absl::StrCat("compiling in a sandbox worker failed: ",
+                                                 error->message));
+    }
+    return FromMessage(std::get<ipc::FromWorker>(outcome).compile());
+  }
+
+  WorkerStats stats() const override {
+    absl::MutexLock lock(&mu_);
+    return stats_;
+  }
+
+ private:
+  // A reply, a failure the script caused (timeout, cancellation, crash), or our own failure.
+  using Outcome = std::variant<ipc::FromWorker, ScriptError, absl::Status>;
+
+  Outcome RoundTrip(const ipc::ToWorker& request_template, absl::Time deadline,
+                    const Cancellation* cancellation, const std::string& sha) {
+    std::variant<Worker*, ScriptError> acquired = Acquire(deadline, cancellation);
+    if (auto* error = std::get_if<ScriptError>(&acquired)) return *error;
+    Worker& worker = *std::get<Worker*>(acquired);
+    Outcome outcome = Exchange(worker, request_template, deadline, cancellation, sha);
+    Release(worker);
+    return outcome;
+  }
+
+  // Runs one request on `worker` (acquired by the caller) and replaces the worker if it had to die.
+  Outcome Exchange(Worker& worker, ipc::ToWorker request, absl::Time deadline,
+                   const Cancellation* cancellation, const std::string& sha) {
+    if (worker.pid < 0) {
+      absl::Status started = Start(worker);
+      if (!started.ok()) return started;
+    }
+    const uint64_t id = worker.next_id++;
+    request.set_id(id);
+    if (!WriteFrame(worker.fd, request).ok()) return Died(worker, sha);
+
+    absl::Time kill_at = deadline + options_.kill_grace;
+    bool cancel_sent = false;
+    for (;;) {
+      const absl::Time now = time_source_.Now();
+      if (!cancel_sent && cancellation != nullptr && cancellation->IsCancelled()) {
+        ipc::ToWorker cancel;
+        cancel.set_id(id);
+        cancel.mutable_cancel();
+        cancel_sent = true;
+        kill_at = std::min(kill_at, now + options_.kill_grace);
+        if (!WriteFrame(worker.fd, cancel).ok()) return Died(worker, sha);
+      }
+      if (now >= kill_at) return Killed(worker, sha, cancel_sent);
+
+      pollfd poll_fd{worker.fd, POLLIN, 0};
+      const absl::Duration wait = std::min(kPollSlice, kill_at - now);
+      const int ready = poll(&poll_fd, 1, static_cast<int>(absl::ToInt64Milliseconds(
+                                               absl::Ceil(wait, absl::Milliseconds(1)))));
+      if (ready <= 0) continue;
+      ipc::FromWorker reply;
+      // A reply that has started arrives in full at once; the kill deadline still bounds it.
+      if (!ReadFrame(worker.fd, &reply, kill_at).ok()) return Died(worker, sha);
+      if (reply.id() != id) continue;  // the late answer to a request we gave up on
+      if (reply.failure_code() != 0) {
+        return absl::Status(static_cast<absl::StatusCode>(reply.failure_code()),
+                            absl::StrCat("sandbox worker: ", reply.failure_message()));
+      }
+      return reply;
+    }
+  }
+
+  Outcome Killed(Worker& worker, const std::string& sha, bool cancelled) {
+    Stop(worker);
+    RecordFailure(sha, /*killed=*/true);
+    if (cancelled) return ScriptError{ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
+    return ScriptError{ScriptError::Kind::kTimeout,
+                       "the script ran past its time limit inside a native built-in and its "
+                       "sandbox worker was stopped"};
+  }
+
+  Outcome Died(Worker& worker, const std::string& sha) {
+    const std::string how = Stop(worker);
+    RecordFailure(sha, /*killed=*/false);
+    return ScriptError{ScriptError::Kind::kCrashed,
+                       absl::StrCat("the sandbox worker running the script died (", how,
+                                    "); it has been replaced")};
+  }
+
+  std::variant<Worker*, ScriptError> Acquire(absl::Time deadline,
+                                             const Cancellation* cancellation) {
+    absl::MutexLock lock(&mu_);
+    for (;;) {
+      for (Worker& worker : workers_) {
+        if (!worker.busy) {
+          worker.busy = true;
+          return &worker;
+        }
+      }
+      if (cancellation != nullptr && cancellation->IsCancelled()) {
+        return ScriptError{ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
+      }
+      const absl::Time now = time_source_.Now();
+      if (now >= deadline) {
+        return ScriptError{ScriptError::Kind::kTimeout,
+                           "the deadline passed while waiting for a sandbox worker"};
+      }
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](std::vector<Worker>* workers) {
+                                 for (const Worker& w : *workers) {
+                                   if (!w.busy) return true;
+                                 }
+                                 return false;
+                               },
+                               &workers_),
+                           std::min(kPollSlice, deadline - now));
+    }
+  }
+
+  void Release(Worker& worker) {
+    absl::MutexLock lock(&mu_);
+    worker.busy = false;
+  }
+
+  absl::Status Start(Worker& worker) {
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+      return absl::UnavailableError(absl::StrCat("socketpair: ", std::strerror(errno)));
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], kWorkerChannelFd);
+    std::vector<char*> argv = {const_cast<char*>(options_.worker_binary.c_str())};
+    for (const std::string& arg : options_.worker_args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    const int error = posix_spawn(&pid, options_.worker_binary.c_str(), &actions, nullptr,
+                                  argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    if (error != 0) {
+      close(fds[0]);
+      return absl::UnavailableError(absl::StrCat("cannot start sandbox worker ",
+                                                 options_.worker_binary, ": ",
+                                                 std::strerror(error)));
+    }
+    worker.pid = pid;
+    worker.fd = fds[0];
+    ipc::FromWorker ready;
+    absl::Status status = ReadFrame(worker.fd, &ready, time_source_.Now() + options_.start_timeout);
+    if (!status.ok()) {
+      const std::string how = Stop(worker);
+      return absl::UnavailableError(absl::StrCat("sandbox worker ", options_.worker_binary,
+                                                 " did not become ready (", how, ")"));
+    }
+    absl::MutexLock lock(&mu_);
+    ++stats_.starts;
+    return absl::OkStatus();
+  }
+
+  // Ends `worker` (if running) and says how it ended.
+  std::string Stop(Worker& worker) {
+    if (worker.pid < 0) return "not running";
+    int status = 0;
+    pid_t reaped = waitpid(worker.pid, &status, WNOHANG);
+    if (reaped == 0) {
+      kill(worker.pid, SIGKILL);
+      waitpid(worker.pid, &status, 0);
+    }
+    close(worker.fd);
+    worker.pid = -1;
+    worker.fd = -1;
+    return reaped == 0 ? "stopped" : DescribeExit(status);
+  }
+
+  void RecordFailure(const std::string& sha, bool killed) {
+    const absl::Time now = time_source_.Now();
+    absl::MutexLock lock(&mu_);
+    ++(killed ? stats_.kills : stats_.crashes);
+    std::deque<absl::Time>& failures = failures_[sha];
+    failures.push_back(now);
+    while (!failures.empty() && failures.front() < now - options_.quarantine_window) {
+      failures.pop_front();
+    }
+    if (static_cast<int>(failures.size()) >= options_.quarantine_after) {
+      quarantined_until_[sha] = now + options_.quarantine_duration;
+      failures_.erase(sha);
+    }
+  }
+
+  bool IsQuarantined(const std::string& sha) {
+    const absl::Time now = time_source_.Now();
+    absl::MutexLock lock(&mu_);
+    auto found = quarantined_until_.find(sha);
+    if (found == quarantined_until_.end()) return false;
+    if (found->second > now) return true;
+    quarantined_until_.erase(found);
+    return false;
+  }
+
+  const WorkerSandboxOptions options_;
+  const TimeSource& time_source_;
+  mutable absl::Mutex mu_;
+  // The vector never changes size; each Worker's pid/fd/next_id belong to whoever holds it busy.
+  std::vector<Worker> workers_;
+  WorkerStats stats_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::deque<absl::Time>> failures_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, absl::Time> quarantined_until_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<WorkerSandbox>> NewWorkerSandbox(
+    const WorkerSandboxOptions& options) {
+  if (options.time_source == nullptr || options.worker_binary.empty() || options.workers < 1) {
+    return absl::InvalidArgumentError(
+        "WorkerSandboxOptions needs a time_source, a worker_binary and at least one worker");
+  }
+  auto sandbox = std::make_unique<WorkerSandboxImpl>(options);
+  absl::Status started = sandbox->StartAll();
+  if (!started.ok()) return started;
+  return sandbox;
+}
+
+}  // namespace evaluatecode::sandbox

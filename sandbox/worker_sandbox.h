@@ -1,0 +1,56 @@
+#ifndef EVALUATECODE_SANDBOX_WORKER_SANDBOX_H_
+#define EVALUATECODE_SANDBOX_WORKER_SANDBOX_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/time_source.h"
+#include "sandbox/sandbox.h"
+
+namespace evaluatecode::sandbox {
+
+struct WorkerSandboxOptions {
+  // The executable to run as a worker, with `worker_args` (it must end up in RunSandboxWorker with
+  // the channel on file descriptor 3).
+  std::string worker_binary;
+  std::vector<std::string> worker_args;
+  // Worker processes; each runs one evaluation at a time.
+  int workers = 2;
+  // How long past its deadline (or its cancellation) an evaluation may take before its worker is
+  // killed: Duktape's native built-ins (a catastrophic regex, a huge join) never check the clock.
+  absl::Duration kill_grace = absl::Milliseconds(100);
+  // How long a new worker may take to say it is ready.
+  absl::Duration start_timeout = absl::Seconds(10);
+  // Code whose evaluations killed or crashed workers `quarantine_after` times within
+  // `quarantine_window` is refused for `quarantine_duration`.
+  int quarantine_after = 3;
+  absl::Duration quarantine_window = absl::Minutes(10);
+  absl::Duration quarantine_duration = absl::Minutes(5);
+  // Not owned; must outlive the sandbox.
+  const TimeSource* time_source = nullptr;
+};
+
+// Counters of the worker pool, for metrics and tests.
+struct WorkerStats {
+  int starts = 0;    // workers started, including replacements
+  int kills = 0;     // workers killed for overrunning a deadline or cancellation
+  int crashes = 0;   // workers that died on their own
+};
+
+// A Sandbox whose scripts run in supervised worker processes. A worker that overruns is killed and
+// its evaluation answered SCRIPT_TIMEOUT (or cancelled); one that dies is answered SANDBOX_CRASHED;
+// either way it is replaced, and no other evaluation is affected. Thread-safe.
+class WorkerSandbox : public Sandbox {
+ public:
+  virtual WorkerStats stats() const = 0;
+};
+
+// Starts `options.workers` workers and waits until each is ready.
+absl::StatusOr<std::unique_ptr<WorkerSandbox>> NewWorkerSandbox(const WorkerSandboxOptions& options);
+
+}  // namespace evaluatecode::sandbox
+
+#endif  // EVALUATECODE_SANDBOX_WORKER_SANDBOX_H_

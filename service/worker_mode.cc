@@ -1,0 +1,44 @@
+#include "service/worker_mode.h"
+
+#include <cstdint>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "common/time_source.h"
+#include "sandbox/sandbox_worker.h"
+
+ABSL_FLAG(bool, sandbox_worker, false, "Internal: run as a sandbox worker on file descriptor 3.");
+ABSL_FLAG(uint64_t, sandbox_worker_address_space_bytes, uint64_t{4} << 30,
+          "Internal: RLIMIT_AS of a sandbox worker.");
+ABSL_FLAG(int64_t, sandbox_worker_compile_timeout_ms, 2000, "Internal: compile budget.");
+ABSL_FLAG(uint64_t, sandbox_worker_compile_memory_bytes, 64 << 20, "Internal: compile heap cap.");
+ABSL_FLAG(uint64_t, sandbox_worker_cache_entries, 1024, "Internal: compile cache entries.");
+
+namespace evaluatecode::service {
+
+std::vector<std::string> WorkerArguments(const ServerConfig& config) {
+  return {
+      "--sandbox_worker",
+      absl::StrCat("--sandbox_worker_address_space_bytes=", config.worker_address_space_bytes),
+      absl::StrCat("--sandbox_worker_compile_timeout_ms=",
+                   absl::ToInt64Milliseconds(config.compile_timeout)),
+      absl::StrCat("--sandbox_worker_compile_memory_bytes=", config.compile_memory_bytes),
+      absl::StrCat("--sandbox_worker_cache_entries=", config.compile_cache_entries),
+  };
+}
+
+std::optional<int> MaybeRunAsSandboxWorker() {
+  if (!absl::GetFlag(FLAGS_sandbox_worker)) return std::nullopt;
+  RealTimeSource time_source;
+  sandbox::SandboxWorkerOptions options;
+  options.fd = 3;
+  options.address_space_bytes = absl::GetFlag(FLAGS_sandbox_worker_address_space_bytes);
+  options.sandbox.compiler.timeout =
+      absl::Milliseconds(absl::GetFlag(FLAGS_sandbox_worker_compile_timeout_ms));
+  options.sandbox.compiler.memory_bytes = absl::GetFlag(FLAGS_sandbox_worker_compile_memory_bytes);
+  options.sandbox.compile_cache_entries = absl::GetFlag(FLAGS_sandbox_worker_cache_entries);
+  options.sandbox.engine.time_source = &time_source;
+  return sandbox::RunSandboxWorker(options);
+}
+
+}  // namespace evaluatecode::service
