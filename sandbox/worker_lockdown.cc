@@ -1,6 +1,7 @@
 #include "sandbox/worker_lockdown.h"
 
 #include <seccomp.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -57,6 +58,12 @@ absl::Status LockDownWorkerProcess(size_t address_space_bytes) {
       ok = false;
     }
   }
+  // New processes: fork() is clone() without CLONE_THREAD. clone3() hides its flags behind a
+  // pointer the filter cannot read, so it answers ENOSYS and glibc falls back to clone() for threads.
+  ok = ok &&
+       seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                        SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)) == 0 &&
+       seccomp_rule_add(filter, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) == 0;
   ok = ok && seccomp_load(filter) == 0;
   seccomp_release(filter);
   if (!ok) return absl::InternalError("installing the seccomp filter failed");

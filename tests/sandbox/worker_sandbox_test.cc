@@ -1,0 +1,210 @@
+// Supervised sandbox workers: real worker processes (the server binary in worker mode).
+#include <dirent.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/cancellation.h"
+#include "common/time_source.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sandbox/worker_lockdown.h"
+#include "sandbox/worker_sandbox.h"
+#include "tests/testing/status_matchers.h"
+
+namespace evaluatecode::sandbox {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The pids of this process's children that run as sandbox workers.
+std::vector<pid_t> WorkerPids() {
+  std::vector<pid_t> pids;
+  DIR* proc = opendir("/proc");
+  while (dirent* entry = readdir(proc)) {
+    const pid_t pid = std::atoi(entry->d_name);
+    if (pid <= 0) continue;
+    std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+    std::string ignored, state;
+    pid_t parent = 0;
+    // pid (comm) state ppid: comm has no spaces for our binary.
+    if (stat >> ignored >> ignored >> state >> parent && parent == getpid()) pids.push_back(pid);
+  }
+  closedir(proc);
+  return pids;
+}
+
+class WorkerSandboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    WorkerSandboxOptions options;
+    options.worker_binary =
+        absl::StrCat(std::getenv("TEST_SRCDIR"), "/evaluatecode/service/evaluate_server");
+    options.worker_args = {"--sandbox_worker"};
+    options.workers = 2;
+    options.kill_grace = absl::Milliseconds(100);
+    options.quarantine_after = 2;
+    options.time_source = &time_;
+    ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+  }
+
+  SandboxResult Run(const std::string& source, absl::Duration timeout = absl::Seconds(5),
+                    const Cancellation* cancellation = nullptr) {
+    SandboxRequest request;
+    request.source = source;
+    request.deadline = time_.Now() + timeout;
+    request.cancellation = cancellation;
+    absl::StatusOr<SandboxResult> result = sandbox_->Evaluate(request);
+    EXPECT_TRUE(result.ok()) << result.status();
+    return result.ok() ? *std::move(result) : SandboxResult{};
+  }
+
+  RealTimeSource time_;
+  std::unique_ptr<WorkerSandbox> sandbox_;
+};
+
+TEST_F(WorkerSandboxTest, EvaluatesInAWorker) {
+  SandboxResult result = Run("console.log('in worker'); return 6 * 7;");
+  ASSERT_TRUE(result.compile.compiled());
+  ASSERT_FALSE(result.evaluation.error.has_value()) << result.evaluation.error->message;
+  EXPECT_EQ(result.evaluation.result.number_value(), 42);
+  ASSERT_EQ(result.evaluation.logs.size(), 1u);
+  EXPECT_EQ(result.evaluation.logs[0].message, "in worker");
+  EXPECT_EQ(result.compile.code_sha256.size(), 64u);
+  EXPECT_EQ(WorkerPids().size(), 2u);
+}
+
+TEST_F(WorkerSandboxTest, SyntaxErrorsComeBackAsDiagnostics) {
+  SandboxResult result = Run("return {;");
+  EXPECT_FALSE(result.compile.compiled());
+  absl::StatusOr<CompileOutcome> compiled = sandbox_->Compile("return 1;");
+  ASSERT_TRUE(compiled.ok());
+  EXPECT_TRUE(compiled->compiled());
+}
+
+TEST_F(WorkerSandboxTest, ANativeBuiltInThatIgnoresTheClockIsKilledAtTheDeadlinePlusGrace) {
+  const char* const kNativeOverruns[] = {
+      "return /(a+)+b/.test('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');",
+      "var a = []; a[2e7] = 1; return a.join().length;",
+  };
+  for (const char* script : kNativeOverruns) {
+    SCOPED_TRACE(script);
+    const absl::Time start = absl::Now();
+    SandboxResult result = Run(script, absl::Milliseconds(200));
+    const absl::Duration elapsed = absl::Now() - start;
+    ASSERT_TRUE(result.evaluation.error.has_value());
+    EXPECT_EQ(result.evaluation.error->kind, ScriptError::Kind::kTimeout);
+    EXPECT_GE(elapsed, absl::Milliseconds(200));
+    EXPECT_LT(elapsed, absl::Milliseconds(200 + 100 + 150));  // deadline + grace + slack
+    // The killed worker was replaced: both workers serve again.
+    SandboxResult next = Run("return 'alive';");
+    ASSERT_FALSE(next.evaluation.error.has_value());
+    EXPECT_EQ(next.evaluation.result.string_value(), "alive");
+  }
+  EXPECT_EQ(sandbox_->stats().kills, 2);
+  EXPECT_EQ(sandbox_->stats().starts, 4);
+}
+
+TEST_F(WorkerSandboxTest, AWorkerThatDiesMidEvaluationIsAnsweredCrashedAndReplaced) {
+  std::thread killer([] {
+    absl::SleepFor(absl::Milliseconds(300));
+    for (pid_t pid : WorkerPids()) kill(pid, SIGKILL);
+  });
+  SandboxResult result = Run("while (true) {}", absl::Seconds(5));
+  killer.join();
+  ASSERT_TRUE(result.evaluation.error.has_value());
+  EXPECT_EQ(result.evaluation.error->kind, ScriptError::Kind::kCrashed);
+  EXPECT_THAT(result.evaluation.error->message, HasSubstr("signal 9"));
+  // Both workers were killed; the next evaluations still work (idle dead workers are replaced
+  // when they are next used).
+  for (int i = 0; i < 3; ++i) {
+    SandboxResult next = Run("return 1;");
+    ASSERT_FALSE(next.evaluation.error.has_value()) << next.evaluation.error->message;
+  }
+  EXPECT_EQ(sandbox_->stats().crashes, 1);
+}
+
+TEST_F(WorkerSandboxTest, CodeThatKeepsKillingWorkersIsQuarantined) {
+  const std::string bomb = "var a = []; a[3e7] = 1; return a.join().length;";
+  for (int i = 0; i < 2; ++i) {
+    SandboxResult result = Run(bomb, absl::Milliseconds(100));
+    ASSERT_TRUE(result.evaluation.error.has_value());
+    EXPECT_EQ(result.evaluation.error->kind, ScriptError::Kind::kTimeout);
+  }
+  const absl::Time start = absl::Now();
+  SandboxResult refused = Run(bomb, absl::Milliseconds(100));
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(50));
+  ASSERT_TRUE(refused.evaluation.error.has_value());
+  EXPECT_EQ(refused.evaluation.error->kind, ScriptError::Kind::kQuarantined);
+  EXPECT_FALSE(Run("return 'other code';").evaluation.error.has_value());
+}
+
+TEST_F(WorkerSandboxTest, CancellationStopsTheScriptInTheWorker) {
+  Cancellation cancellation;
+  std::thread canceller([&] {
+    absl::SleepFor(absl::Milliseconds(200));
+    cancellation.Cancel(CancellationCause::kCallerCancelled);
+  });
+  const absl::Time start = absl::Now();
+  SandboxResult result = Run("while (true) {}", absl::Seconds(10), &cancellation);
+  canceller.join();
+  ASSERT_TRUE(result.evaluation.error.has_value());
+  EXPECT_EQ(result.evaluation.error->kind, ScriptError::Kind::kCancelled);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(sandbox_->stats().kills, 0);  // the worker stopped the script itself
+}
+
+TEST_F(WorkerSandboxTest, ConcurrentEvaluationsEachGetTheirOwnAnswer) {
+  std::vector<std::thread> callers;
+  std::vector<int> wrong(6, 0);
+  for (int t = 0; t < 6; ++t) {
+    callers.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        SandboxResult result = Run(absl::StrCat("return ", t * 100 + i, ";"));
+        if (result.evaluation.error.has_value() ||
+            result.evaluation.result.number_value() != t * 100 + i) {
+          ++wrong[t];
+        }
+      }
+    });
+  }
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_THAT(wrong, ::testing::Each(0));
+}
+
+TEST(WorkerLockdownTest, DeniesNetworkFilesExecAndProcesses) {
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (!LockDownWorkerProcess(size_t{4} << 30).ok()) _exit(100);
+    int failures = 0;
+    if (socket(AF_INET, SOCK_STREAM, 0) >= 0 || errno != EPERM) failures |= 1;
+    if (open("/etc/hostname", O_RDONLY) >= 0 || errno != EPERM) failures |= 2;
+    char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
+    execv("/bin/true", argv);
+    if (errno != EPERM) failures |= 4;
+    if (fork() >= 0 || errno != EPERM) failures |= 8;
+    if (kill(getppid(), 0) == 0 || errno != EPERM) failures |= 16;
+    _exit(failures);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "bit mask of what was not denied";
+}
+
+}  // namespace
+}  // namespace evaluatecode::sandbox
