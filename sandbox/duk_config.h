@@ -12,6 +12,13 @@
 #define DUK_USE_INTERRUPT_COUNTER
 #define DUK_USE_EXEC_TIMEOUT_CHECK(udata) evaluatecode_exec_timeout_check(udata)
 
+/* Errors raised inside the engine name the C file and line that raised them, and scripts can read
+ * that in `err.stack`: name the engine instead of our build paths. */
+#undef DUK_FILE_MACRO
+#define DUK_FILE_MACRO "engine"
+#undef DUK_LINE_MACRO
+#define DUK_LINE_MACRO 0
+
 #if defined(__cplusplus)
 extern "C"
 #endif
