@@ -114,6 +114,8 @@ long ToMillis(absl::Duration d) {
 }
 
 TransportError MapCurlCode(CURLcode code, const Transfer& transfer) {
+  // A refused address followed by an allowed one that worked is a success.
+  if (code == CURLE_OK) return TransportError::kNone;
   if (transfer.egress_denied) return TransportError::kEgressDenied;
   if (transfer.too_large) return TransportError::kTooLarge;
   switch (code) {

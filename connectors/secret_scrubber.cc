@@ -71,6 +71,10 @@ SecretScrubber::SecretScrubber(const std::vector<std::string>& secrets,
     add(StripPadding(absl::Base64Escape(extra)));
     add(StripPadding(absl::WebSafeBase64Escape(extra)));
     add(UrlEscape(extra));
+    // A header value re-encoded by an echoing vendor (base64 of "Basic <base64>") is caught by the
+    // cores of the encoded credentials.
+    const std::string encoded = absl::Base64Escape(extra);
+    for (int offset = 0; offset < 3; ++offset) add(Base64Core(encoded, offset, false));
   }
   for (const std::string& secret : secrets) {
     if (secret.size() < kMinFormBytes) continue;

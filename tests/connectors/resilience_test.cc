@@ -1,0 +1,233 @@
+// Token bucket, circuit breaker, backoff and response cache, all on simulated time.
+
+#include <memory>
+#include <string>
+
+#include "connectors/circuit_breaker.h"
+#include "connectors/response_cache.h"
+#include "connectors/retry_policy.h"
+#include "connectors/token_bucket.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/connectors/fixed_random_source.h"
+#include "tests/testing/simulated_time_source.h"
+
+namespace evaluatecode::connectors {
+namespace {
+
+using ::evaluatecode::testing::FixedRandomSource;
+using ::evaluatecode::testing::SimulatedTimeSource;
+using State = CircuitBreaker::State;
+using Outcome = CircuitBreaker::Outcome;
+
+TEST(TokenBucketTest, StartsFullAndRefillsWithTime) {
+  SimulatedTimeSource time;
+  TokenBucket bucket(/*capacity=*/3, /*refill_per_second=*/2, time);
+  EXPECT_TRUE(bucket.TryConsume());
+  EXPECT_TRUE(bucket.TryConsume());
+  EXPECT_TRUE(bucket.TryConsume());
+  EXPECT_FALSE(bucket.TryConsume());
+  EXPECT_EQ(bucket.TimeUntilNextToken(), absl::Milliseconds(500));
+  time.Advance(absl::Milliseconds(499));
+  EXPECT_FALSE(bucket.TryConsume());
+  time.Advance(absl::Milliseconds(1));
+  EXPECT_TRUE(bucket.TryConsume());
+  EXPECT_FALSE(bucket.TryConsume());
+}
+
+TEST(TokenBucketTest, NeverHoldsMoreThanCapacity) {
+  SimulatedTimeSource time;
+  TokenBucket bucket(2, 100, time);
+  time.Advance(absl::Hours(1));
+  EXPECT_TRUE(bucket.TryConsume());
+  EXPECT_TRUE(bucket.TryConsume());
+  EXPECT_FALSE(bucket.TryConsume());
+}
+
+TEST(TokenBucketTest, HoldsTheRateOverALongRun) {
+  SimulatedTimeSource time;
+  TokenBucket bucket(/*capacity=*/5, /*refill_per_second=*/10, time);
+  int granted = 0;
+  // 10 s of attempts every millisecond: burst 5 + 10/s * 10 s.
+  for (int ms = 0; ms < 10000; ++ms) {
+    if (bucket.TryConsume()) ++granted;
+    time.Advance(absl::Milliseconds(1));
+  }
+  EXPECT_GE(granted, 104);
+  EXPECT_LE(granted, 105);
+}
+
+CircuitBreakerPolicy SmallPolicy() {
+  CircuitBreakerPolicy policy;
+  policy.failure_rate_percent = 50;
+  policy.window_calls = 10;
+  policy.minimum_calls = 4;
+  policy.open_duration = absl::Seconds(30);
+  policy.half_open_calls = 2;
+  return policy;
+}
+
+void RecordMany(CircuitBreaker& breaker, Outcome outcome, int n) {
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(breaker.Admit());
+    breaker.Record(outcome);
+  }
+}
+
+TEST(CircuitBreakerTest, StaysClosedBelowTheMinimumCallCount) {
+  SimulatedTimeSource time;
+  CircuitBreaker breaker(SmallPolicy(), time);
+  RecordMany(breaker, Outcome::kFailure, 3);
+  EXPECT_EQ(breaker.state(), State::kClosed);
+  EXPECT_TRUE(breaker.Admit());
+}
+
+TEST(CircuitBreakerTest, OpensAtTheFailureRate) {
+  SimulatedTimeSource time;
+  CircuitBreaker breaker(SmallPolicy(), time);
+  RecordMany(breaker, Outcome::kSuccess, 3);
+  RecordMany(breaker, Outcome::kFailure, 2);  // 2/5 = 40%
+  EXPECT_EQ(breaker.state(), State::kClosed);
+  RecordMany(breaker, Outcome::kFailure, 1);  // 3/6 = 50%
+  EXPECT_EQ(breaker.state(), State::kOpen);
+  EXPECT_FALSE(breaker.Admit());
+}
+
+TEST(CircuitBreakerTest, OldOutcomesLeaveTheWindow) {
+  SimulatedTimeSource time;
+  CircuitBreaker breaker(SmallPolicy(), time);
+  RecordMany(breaker, Outcome::kFailure, 1);
+  RecordMany(breaker, Outcome::kSuccess, 3);
+  RecordMany(breaker, Outcome::kSuccess, 20);
+  // The early failure has left the 10-call window: 4 failures in 10 are 40%.
+  RecordMany(breaker, Outcome::kFailure, 4);
+  EXPECT_EQ(breaker.state(), State::kClosed);
+  RecordMany(breaker, Outcome::kFailure, 1);
+  EXPECT_EQ(breaker.state(), State::kOpen);
+}
+
+TEST(CircuitBreakerTest, IgnoredOutcomesDoNotCount) {
+  SimulatedTimeSource time;
+  CircuitBreaker breaker(SmallPolicy(), time);
+  RecordMany(breaker, Outcome::kIgnored, 50);
+  RecordMany(breaker, Outcome::kFailure, 3);
+  EXPECT_EQ(breaker.state(), State::kClosed);
+}
+
+TEST(CircuitBreakerTest, HalfOpensAfterTheWaitAndClosesWhenProbesSucceed) {
+  SimulatedTimeSource time;
+  CircuitBreaker breaker(SmallPolicy(), time);
+  RecordMany(breaker, Outcome::kFailure, 4);
+  ASSERT_EQ(breaker.state(), State::kOpen);
+  time.Advance(absl::Seconds(29));
+  EXPECT_FALSE(breaker.Admit());
+  time.Advance(absl::Seconds(1));
+  EXPECT_EQ(breaker.state(), State::kHalfOpen);
+  EXPECT_TRUE(breaker.Admit());
+  EXPECT_TRUE(breaker.Admit());
+  EXPECT_FALSE(breaker.Admit()) << "only half_open_calls probes at a time";
+  breaker.Record(Outcome::kSuccess);
+  EXPECT_EQ(breaker.state(), State::kHalfOpen);
+  breaker.Record(Outcome::kSuccess);
+  EXPECT_EQ(breaker.state(), State::kClosed);
+  EXPECT_TRUE(breaker.Admit());
+}
+
+TEST(CircuitBreakerTest, AFailedProbeReopensForAnotherWait) {
+  SimulatedTimeSource time;
+  CircuitBreaker breaker(SmallPolicy(), time);
+  RecordMany(breaker, Outcome::kFailure, 4);
+  time.Advance(absl::Seconds(30));
+  ASSERT_TRUE(breaker.Admit());
+  breaker.Record(Outcome::kFailure);
+  EXPECT_EQ(breaker.state(), State::kOpen);
+  time.Advance(absl::Seconds(29));
+  EXPECT_FALSE(breaker.Admit());
+  time.Advance(absl::Seconds(1));
+  EXPECT_TRUE(breaker.Admit());
+}
+
+TEST(CircuitBreakerTest, AnIgnoredProbeFreesItsSlot) {
+  SimulatedTimeSource time;
+  CircuitBreakerPolicy policy = SmallPolicy();
+  policy.half_open_calls = 1;
+  CircuitBreaker breaker(policy, time);
+  RecordMany(breaker, Outcome::kFailure, 4);
+  time.Advance(absl::Seconds(30));
+  ASSERT_TRUE(breaker.Admit());
+  EXPECT_FALSE(breaker.Admit());
+  breaker.Record(Outcome::kIgnored);
+  EXPECT_TRUE(breaker.Admit());
+}
+
+TEST(CircuitBreakerTest, ZeroFailureRateDisablesIt) {
+  SimulatedTimeSource time;
+  CircuitBreakerPolicy policy = SmallPolicy();
+  policy.failure_rate_percent = 0;
+  CircuitBreaker breaker(policy, time);
+  RecordMany(breaker, Outcome::kFailure, 100);
+  EXPECT_TRUE(breaker.Admit());
+}
+
+TEST(BackoffTest, FullJitterWithinADoublingCeiling) {
+  RetryPolicy policy;  // 25 ms base, 250 ms max
+  FixedRandomSource random(0.999999);
+  EXPECT_LT(FullJitterBackoff(policy, 1, random), absl::Milliseconds(25));
+  EXPECT_GT(FullJitterBackoff(policy, 1, random), absl::Milliseconds(24));
+  EXPECT_GT(FullJitterBackoff(policy, 2, random), absl::Milliseconds(49));
+  EXPECT_GT(FullJitterBackoff(policy, 3, random), absl::Milliseconds(99));
+  EXPECT_LE(FullJitterBackoff(policy, 10, random), absl::Milliseconds(250));
+  random.Set(0.0);
+  EXPECT_EQ(FullJitterBackoff(policy, 3, random), absl::ZeroDuration());
+  random.Set(0.5);
+  EXPECT_EQ(FullJitterBackoff(policy, 2, random), absl::Milliseconds(25));
+}
+
+TEST(RetryPolicyTest, OnlyIdempotentMethodsAndRetryableStatuses) {
+  for (const char* method : {"GET", "HEAD", "PUT", "DELETE"}) EXPECT_TRUE(IsIdempotentMethod(method));
+  for (const char* method : {"POST", "PATCH"}) EXPECT_FALSE(IsIdempotentMethod(method));
+  for (int status : {429, 502, 503, 504}) EXPECT_TRUE(IsRetryableStatus(status));
+  for (int status : {200, 400, 401, 404, 500, 501}) EXPECT_FALSE(IsRetryableStatus(status));
+}
+
+std::shared_ptr<const CachedResponse> Response(const std::string& text) {
+  auto response = std::make_shared<CachedResponse>();
+  response->http_status = 200;
+  response->body.set_string_value(text);
+  return response;
+}
+
+TEST(ResponseCacheTest, ExpiresAfterTtl) {
+  SimulatedTimeSource time;
+  ResponseCache cache(10, time);
+  cache.Put("k", Response("v"), absl::Seconds(30));
+  ASSERT_NE(cache.Get("k"), nullptr);
+  EXPECT_EQ(cache.Get("k")->body.string_value(), "v");
+  time.Advance(absl::Seconds(29));
+  EXPECT_NE(cache.Get("k"), nullptr);
+  time.Advance(absl::Seconds(1));
+  EXPECT_EQ(cache.Get("k"), nullptr);
+  EXPECT_EQ(cache.size(), 0u);
+}
+
+TEST(ResponseCacheTest, ZeroTtlStoresNothing) {
+  SimulatedTimeSource time;
+  ResponseCache cache(10, time);
+  cache.Put("k", Response("v"), absl::ZeroDuration());
+  EXPECT_EQ(cache.Get("k"), nullptr);
+}
+
+TEST(ResponseCacheTest, EvictsLeastRecentlyUsed) {
+  SimulatedTimeSource time;
+  ResponseCache cache(2, time);
+  cache.Put("a", Response("1"), absl::Minutes(1));
+  cache.Put("b", Response("2"), absl::Minutes(1));
+  ASSERT_NE(cache.Get("a"), nullptr);  // b is now the least recently used
+  cache.Put("c", Response("3"), absl::Minutes(1));
+  EXPECT_NE(cache.Get("a"), nullptr);
+  EXPECT_EQ(cache.Get("b"), nullptr);
+  EXPECT_NE(cache.Get("c"), nullptr);
+}
+
+}  // namespace
+}  // namespace evaluatecode::connectors
