@@ -1,0 +1,135 @@
+// Per-evaluation cost of the sandbox designs, side by side in one run:
+//   BM_BareHeapCreateDestroy   duk_create_heap + duk_destroy_heap, nothing else (the floor of "fresh")
+//   BM_Engine/fresh            a prepared (stripped, frozen) heap per evaluation
+//   BM_Engine/warm             a warm heap reused per tenant (the default)
+//   BM_Sandbox/in_process      compile-cache lookup + warm engine, as a worker runs it
+//   BM_Sandbox/workers         the same through a supervised worker process (IPC round trip)
+// on the reference decision script (examples/document-selfie-decision.js, clean-approve input).
+#include <unistd.h>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "common/time_source.h"
+#include "duktape.h"
+#include "google/protobuf/util/json_util.h"
+#include "sandbox/duktape_compiler.h"
+#include "sandbox/duktape_engine.h"
+#include "sandbox/in_process_sandbox.h"
+#include "sandbox/worker_sandbox.h"
+
+namespace evaluatecode::sandbox {
+namespace {
+
+// Files come from the binary's runfiles (bazel run sets the working directory there).
+std::string Runfile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) {
+    char self[4096];
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    file.open(absl::StrCat(std::string(self, n > 0 ? n : 0), ".runfiles/evaluatecode/", path));
+  }
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+std::string RunfilePath(const std::string& path) {
+  if (access(path.c_str(), X_OK) == 0) return path;
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  return absl::StrCat(std::string(self, n > 0 ? n : 0), ".runfiles/evaluatecode/", path);
+}
+
+struct Reference {
+  Reference() {
+    code = Runfile("examples/document-selfie-decision.js");
+    if (!google::protobuf::util::JsonStringToMessage(
+             Runfile("examples/inputs/clean-approve.json"), &input)
+             .ok()) {
+      std::abort();
+    }
+  }
+  std::string code;
+  google::protobuf::Struct input;
+};
+
+const Reference& GetReference() {
+  static const Reference* reference = new Reference();
+  return *reference;
+}
+
+void BM_BareHeapCreateDestroy(benchmark::State& state) {
+  for (auto _ : state) {
+    duk_context* ctx = duk_create_heap_default();
+    duk_destroy_heap(ctx);
+  }
+}
+BENCHMARK(BM_BareHeapCreateDestroy);
+
+void BM_Engine(benchmark::State& state) {
+  RealTimeSource time;
+  const bool warm = state.range(0) == 1;
+  state.SetLabel(warm ? "warm" : "fresh");
+  std::unique_ptr<Compiler> compiler = NewDuktapeCompiler(CompilerOptions{}, time);
+  CompileResult compiled = *compiler->Compile(GetReference().code);
+  EngineOptions options{&time};
+  options.reuse_heaps = warm;
+  std::unique_ptr<Engine> engine = *NewDuktapeEngine(options);
+  EvaluationRequest request;
+  request.input = &GetReference().input;
+  request.partition = "bench";
+  for (auto _ : state) {
+    request.deadline = time.Now() + absl::Seconds(1);
+    absl::StatusOr<EvaluationResult> result = engine->Evaluate(*compiled.script, request);
+    if (!result.ok() || result->error.has_value()) state.SkipWithError("evaluation failed");
+    benchmark::DoNotOptimize(result);
+  }
+}
+BENCHMARK(BM_Engine)->Arg(0)->Arg(1);
+
+void BM_Sandbox(benchmark::State& state) {
+  RealTimeSource time;
+  std::unique_ptr<Sandbox> sandbox;
+  if (state.range(0) == 0) {
+    state.SetLabel("in_process");
+    InProcessSandboxOptions options;
+    options.engine.time_source = &time;
+    sandbox = *NewInProcessSandbox(options);
+  } else {
+    state.SetLabel("workers");
+    WorkerSandboxOptions options;
+    options.worker_binary = RunfilePath("service/evaluate_server");
+    options.worker_args = {"--sandbox_worker"};
+    options.workers = 1;
+    options.time_source = &time;
+    absl::StatusOr<std::unique_ptr<WorkerSandbox>> workers = NewWorkerSandbox(options);
+    if (!workers.ok()) {
+      state.SkipWithError("workers did not start");
+      return;
+    }
+    sandbox = *std::move(workers);
+  }
+  SandboxRequest request;
+  request.source = GetReference().code;
+  request.input = &GetReference().input;
+  request.partition = "bench";
+  for (auto _ : state) {
+    request.deadline = time.Now() + absl::Seconds(1);
+    absl::StatusOr<SandboxResult> result = sandbox->Evaluate(request);
+    if (!result.ok() || result->evaluation.error.has_value()) {
+      state.SkipWithError("evaluation failed");
+    }
+    benchmark::DoNotOptimize(result);
+  }
+}
+BENCHMARK(BM_Sandbox)->Arg(0)->Arg(1);
+
+}  // namespace
+}  // namespace evaluatecode::sandbox
+
+BENCHMARK_MAIN();
