@@ -22,6 +22,7 @@ struct Run {
   const EvaluationRequest* request = nullptr;
   WarmHeap* heap = nullptr;
   Console* console = nullptr;
+  ConnectorCallScratch* connector_scratch = nullptr;
   ValueBridge* bridge = nullptr;
   google::protobuf::Value* result = nullptr;
   bool result_invalid = false;
@@ -29,7 +30,7 @@ struct Run {
 
 duk_ret_t RunScript(duk_context* ctx, void* udata) {
   Run* run = static_cast<Run*>(udata);
-  run->heap->BindConsole(run->console);
+  run->heap->Bind(run->console, run->request->connector_host, run->connector_scratch);
   run->heap->PushScriptFunction(*run->script, absl::StrCat(run->script->id));
   if (run->request->input != nullptr) {
     run->bridge->PushStruct(ctx, *run->request->input);
@@ -42,15 +43,17 @@ duk_ret_t RunScript(duk_context* ctx, void* udata) {
   return 0;
 }
 
-duk_ret_t UnbindConsole(duk_context* ctx, void* udata) {
-  static_cast<WarmHeap*>(udata)->BindConsole(nullptr);
+duk_ret_t Unbind(duk_context* ctx, void* udata) {
+  static_cast<WarmHeap*>(udata)->Bind(nullptr, nullptr, nullptr);
   return 0;
 }
 
 class DuktapeEngine final : public Engine {
  public:
   explicit DuktapeEngine(const EngineOptions& options)
-      : options_(options), time_source_(*options.time_source), pool_(options.pool, time_source_) {}
+      : options_(options),
+        time_source_(*options.time_source),
+        pool_(options.pool, time_source_, options.connectors) {}
 
   // Engine
   absl::StatusOr<EvaluationResult> Evaluate(const CompiledScript& script,
@@ -58,7 +61,8 @@ class DuktapeEngine final : public Engine {
     EvaluationResult out;
     const absl::Time start = time_source_.Now();
     absl::StatusOr<std::unique_ptr<WarmHeap>> heap =
-        options_.reuse_heaps ? pool_.Acquire(request.partition) : WarmHeap::Create(time_source_);
+        options_.reuse_heaps ? pool_.Acquire(request.partition)
+                             : WarmHeap::Create(time_source_, options_.connectors);
     if (!heap.ok()) return heap.status();
     WarmHeap& warm = **heap;
     out.reused_heap = warm.uses() > 0;
@@ -67,7 +71,8 @@ class DuktapeEngine final : public Engine {
 
     Console console(request.limits.max_log_bytes, time_source_);
     ValueBridge bridge;
-    Run run{&script, &request, &warm, &console, &bridge, &out.result};
+    ConnectorCallScratch connector_scratch;
+    Run run{&script, &request, &warm, &console, &connector_scratch, &bridge, &out.result};
     raw.set_memory_cap(request.limits.memory_bytes);
     raw.ResetCounters();
     raw.Arm(request.deadline, request.cancellation);
@@ -80,7 +85,7 @@ class DuktapeEngine final : public Engine {
     raw.Disarm();
     raw.set_memory_cap(std::numeric_limits<size_t>::max());
     duk_pop(ctx);
-    const bool unbound = duk_safe_call(ctx, UnbindConsole, &warm, 0, 1) == DUK_EXEC_SUCCESS;
+    const bool unbound = duk_safe_call(ctx, Unbind, &warm, 0, 1) == DUK_EXEC_SUCCESS;
     duk_pop(ctx);
 
     if (out.error.has_value()) out.result.Clear();
@@ -110,7 +115,10 @@ class DuktapeEngine final : public Engine {
       return ScriptError{ScriptError::Kind::kMemoryLimit, "the script reached its memory limit"};
     }
     ThrownError thrown = ReadThrownError(heap.context());
-    ScriptError error{ScriptError::Kind::kRuntimeError, std::move(thrown.message)};
+    ScriptError error{thrown.connector_reason.empty() ? ScriptError::Kind::kRuntimeError
+                                                      : ScriptError::Kind::kConnectorError,
+                      std::move(thrown.message)};
+    error.connector_reason = std::move(thrown.connector_reason);
     error.line = std::min(thrown.line, script.source_lines);
     error.stack = std::move(thrown.stack);
     return error;

@@ -2,8 +2,10 @@
 #define EVALUATECODE_SANDBOX_DUKTAPE_ENGINE_H_
 
 #include <memory>
+#include <vector>
 
 #include "common/time_source.h"
+#include "sandbox/connector_host.h"
 #include "sandbox/engine.h"
 #include "sandbox/heap_pool.h"
 
@@ -18,6 +20,8 @@ struct EngineOptions {
   HeapPool::Options pool;
   // After a success, a warm heap that grew by more than this over its baseline is collected.
   size_t gc_threshold_bytes = 1 << 20;
+  // The connectors scripts see as `connectors.<name>.<operation>`.
+  std::vector<ConnectorCatalogEntry> connectors;
 };
 
 // An Engine that runs each evaluation in a prepared Duktape heap (strict mode, frozen built-ins and

@@ -11,6 +11,7 @@
 #include "common/cancellation.h"
 #include "google/protobuf/struct.pb.h"
 #include "sandbox/compiled_script.h"
+#include "sandbox/connector_host.h"
 
 namespace evaluatecode::sandbox {
 
@@ -35,6 +36,8 @@ struct EvaluationRequest {
   const Cancellation* cancellation = nullptr;
   // Evaluations of different partitions (tenants) never share a heap, even a reused one.
   std::string partition;
+  // Serves `connectors.*` calls; null: every call fails CONNECTOR_NOT_ALLOWED. Not owned.
+  ConnectorHost* connector_host = nullptr;
 };
 
 // One console call.
@@ -55,9 +58,12 @@ struct ScriptError {
     kCancelled,      // the Cancellation was raised
     kCrashed,        // the worker process running it died (a native crash or fatal error)
     kQuarantined,    // refused: this code crashed workers repeatedly
+    kConnectorError,  // a connector call failed and the script did not catch it
   };
   Kind kind = Kind::kRuntimeError;
   std::string message;
+  // For kConnectorError: the connector's reason name, e.g. "CONNECTOR_TIMEOUT".
+  std::string connector_reason;
   // 1-based position in the script source; 0 when unknown.
   int line = 0;
   int column = 0;

@@ -16,7 +16,7 @@ absl::StatusOr<std::unique_ptr<WarmHeap>> HeapPool::Acquire(const std::string& p
       return heap;
     }
   }
-  return WarmHeap::Create(time_source_);
+  return WarmHeap::Create(time_source_, catalog_);
 }
 
 void HeapPool::Release(const std::string& partition, std::unique_ptr<WarmHeap> heap) {

@@ -28,9 +28,10 @@ class HeapPool {
     int max_uses_per_heap = 1000;
   };
 
-  // `time_source` must outlive the pool.
-  HeapPool(const Options& options, const TimeSource& time_source)
-      : options_(options), time_source_(time_source) {}
+  // `time_source` must outlive the pool. New heaps get a `connectors` object for `catalog`.
+  HeapPool(const Options& options, const TimeSource& time_source,
+           std::vector<ConnectorCatalogEntry> catalog = {})
+      : options_(options), time_source_(time_source), catalog_(std::move(catalog)) {}
 
   // An idle heap of `partition`, or a newly prepared one.
   absl::StatusOr<std::unique_ptr<WarmHeap>> Acquire(const std::string& partition)
@@ -46,6 +47,7 @@ class HeapPool {
  private:
   const Options options_;
   const TimeSource& time_source_;
+  const std::vector<ConnectorCatalogEntry> catalog_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::vector<std::unique_ptr<WarmHeap>>> idle_
       ABSL_GUARDED_BY(mu_);

@@ -31,6 +31,7 @@ class InProcessSandbox final : public Sandbox {
     run.deadline = request.deadline;
     run.cancellation = request.cancellation;
     run.partition = request.partition;
+    run.connector_host = request.connector_host;
     absl::StatusOr<EvaluationResult> evaluation = engine_->Evaluate(*(*compiled)->script, run);
     if (!evaluation.ok()) return evaluation.status();
     result.evaluation = *std::move(evaluation);

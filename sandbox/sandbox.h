@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "common/cancellation.h"
 #include "google/protobuf/struct.pb.h"
+#include "sandbox/connector_host.h"
 #include "sandbox/diagnostic.h"
 #include "sandbox/engine.h"
 
@@ -24,6 +25,9 @@ struct SandboxRequest {
   const Cancellation* cancellation = nullptr;
   // The tenant: evaluations of different partitions never share a heap.
   std::string partition;
+  // Serves the script's connector calls (in this process, even when the script runs in a worker);
+  // null: every call fails CONNECTOR_NOT_ALLOWED. Not owned.
+  ConnectorHost* connector_host = nullptr;
 };
 
 // How a source compiled.

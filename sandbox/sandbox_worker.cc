@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <deque>
+#include <optional>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -19,6 +20,10 @@ class Inbox {
  public:
   void Push(ipc::ToWorker request) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
+    if (request.has_connector_reply()) {
+      if (request.id() == running_id_) connector_reply_ = std::move(request);
+      return;
+    }
     if (request.has_cancel()) {
       if (running_cancellation_ != nullptr && request.id() == running_id_) {
         running_cancellation_->Cancel(CancellationCause::kCallerCancelled);
@@ -47,6 +52,21 @@ class Inbox {
     running_cancellation_ = cancellation;
     return true;
   }
+  // Waits for the supervisor's answer to the running request's connector call; false when the
+  // channel closed first.
+  bool TakeConnectorReply(ipc::ConnectorReply* reply) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](Inbox* inbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(inbox->mu_) {
+          return inbox->closed_ || inbox->connector_reply_.has_value();
+        },
+        this));
+    if (!connector_reply_.has_value()) return false;
+    *reply = std::move(*connector_reply_->mutable_connector_reply());
+    connector_reply_.reset();
+    return true;
+  }
+
   // The request Next() returned is answered: its cancellation is about to go away.
   void Done() ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
@@ -60,10 +80,38 @@ class Inbox {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t running_id_ ABSL_GUARDED_BY(mu_) = 0;
   Cancellation* running_cancellation_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::optional<ipc::ToWorker> connector_reply_ ABSL_GUARDED_BY(mu_);
+};
+
+// Connector calls of the running evaluation, forwarded to the supervisor over the channel.
+class ChannelConnectorHost final : public ConnectorHost {
+ public:
+  ChannelConnectorHost(int fd, uint64_t id, Inbox& inbox) : fd_(fd), id_(id), inbox_(inbox) {}
+
+  // ConnectorHost
+  ConnectorCallOutcome Call(const std::string& connector, const std::string& operation,
+                            const google::protobuf::Struct& params) override {
+    ipc::FromWorker call;
+    call.set_id(id_);
+    call.mutable_connector_call()->set_connector(connector);
+    call.mutable_connector_call()->set_operation(operation);
+    *call.mutable_connector_call()->mutable_params() = params;
+    ipc::ConnectorReply reply;
+    if (!WriteFrame(fd_, call).ok() || !inbox_.TakeConnectorReply(&reply)) {
+      return ConnectorCallOutcome{"CONNECTOR_UNAVAILABLE", "the sandbox supervisor went away"};
+    }
+    return ConnectorCallOutcome{reply.error_reason(), reply.message(), reply.http_status(),
+                                std::move(*reply.mutable_body())};
+  }
+
+ private:
+  const int fd_;
+  const uint64_t id_;
+  Inbox& inbox_;
 };
 
 ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,
-                      const Cancellation& cancellation) {
+                      const Cancellation& cancellation, ConnectorHost& connector_host) {
   ipc::FromWorker reply;
   reply.set_id(request.id());
   if (request.has_compile()) {
@@ -79,6 +127,7 @@ ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,
   google::protobuf::Struct input;
   SandboxRequest evaluate = FromMessage(request.evaluate(), &input);
   evaluate.cancellation = &cancellation;
+  evaluate.connector_host = &connector_host;
   absl::StatusOr<SandboxResult> result = sandbox.Evaluate(evaluate);
   if (!result.ok()) {
     reply.set_failure_code(static_cast<int>(result.status().code()));
@@ -119,7 +168,8 @@ int RunSandboxWorker(const SandboxWorkerOptions& options) {
     Cancellation cancellation;
     ipc::ToWorker request;
     if (!inbox.Next(&request, &cancellation)) break;
-    ipc::FromWorker reply = Serve(**sandbox, request, cancellation);
+    ChannelConnectorHost connector_host(options.fd, request.id(), inbox);
+    ipc::FromWorker reply = Serve(**sandbox, request, cancellation, connector_host);
     inbox.Done();
     if (!WriteFrame(options.fd, reply).ok()) break;
   }

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "sandbox/connectors_binding.h"
 
 namespace evaluatecode::sandbox {
 namespace {
@@ -23,6 +24,9 @@ duk_ret_t Read(duk_context* ctx, void* udata) {
     duk_pop(ctx);
     duk_get_prop_string(ctx, -1, "stack");
     if (duk_is_string(ctx, -1)) out->stack = duk_get_string(ctx, -1);
+    duk_pop(ctx);
+    duk_get_prop_string(ctx, -1, kConnectorReasonKey);
+    if (duk_is_string(ctx, -1)) out->connector_reason = duk_get_string(ctx, -1);
     duk_pop(ctx);
   }
   return 0;

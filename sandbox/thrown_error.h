@@ -15,6 +15,8 @@ struct ThrownError {
   int line = 0;
   // The script's own frames of the Error's `stack`, empty for non-Errors.
   std::string stack;
+  // For a ConnectorError raised by `connectors.*`: its reason, e.g. "CONNECTOR_TIMEOUT".
+  std::string connector_reason;
 };
 
 // Reads the value on top of `ctx`'s stack (left in place). Safe to call outside duk_safe_call: it

@@ -26,6 +26,9 @@ class ValueBridge {
   // the script does not depend on protobuf's map layout.
   void PushStruct(duk_context* ctx, const google::protobuf::Struct& value);
 
+  // Pushes any JSON value (objects with sorted keys, as PushStruct).
+  void PushValue(duk_context* ctx, const google::protobuf::Value& value);
+
   // Converts the JS value at `index` into `out` with JSON.stringify's semantics for undefined
   // properties (omitted) and undefined array elements (null), calling toJSON() where present.
   // Returns false, with invalid_reason() set, for what JSON cannot hold: a function, symbol, buffer,
@@ -38,7 +41,6 @@ class ValueBridge {
   const std::string& invalid_reason() const { return invalid_reason_; }
 
  private:
-  void PushValue(duk_context* ctx, const google::protobuf::Value& value);
   bool Convert(duk_context* ctx, duk_idx_t index, int depth, google::protobuf::Value* out);
   bool Fail(int depth, const char* what);
   bool CountBytes(size_t bytes, int depth);

@@ -22,11 +22,39 @@ constexpr char kFunctionsKey[] = "\xff" "functions";
 // Our own, trusted code, run once per heap before any script: returns a function that freezes an
 // object and everything reachable from it through properties (values and accessors, symbol keys
 // included) and prototypes.
+//
+// Freezing a prototype makes its data properties non-writable, and then assigning a property of the
+// same name to an object that inherits it fails (the "override mistake"): `e.name = 'MyError'` or
+// `Foo.prototype.toString = …` would throw. For the properties code commonly overrides, the data
+// property is first replaced by a getter returning the original value and a setter that defines an
+// own property on the object assigned to (SES's approach); the prototype itself stays unchangeable.
 constexpr char kDeepFreezeSource[] = R"js(
-(function () {
+(function (global) {
   var getNames = Object.getOwnPropertyNames, getSymbols = Object.getOwnPropertySymbols,
-      describe = Object.getOwnPropertyDescriptor, freeze = Object.freeze,
-      protoOf = Object.getPrototypeOf;
+      describe = Object.getOwnPropertyDescriptor, define = Object.defineProperty,
+      freeze = Object.freeze, protoOf = Object.getPrototypeOf;
+  function allowOverride(proto, names) {
+    names.forEach(function (name) {
+      var d = describe(proto, name);
+      if (!d || !('value' in d)) return;
+      var value = d.value;
+      define(proto, name, {
+        get: function () { return value; },
+        set: function (v) {
+          if (this === proto) throw new TypeError('Cannot assign to read only property ' + name);
+          define(this, name, {value: v, writable: true, enumerable: true, configurable: true});
+        },
+        enumerable: d.enumerable, configurable: false
+      });
+    });
+  }
+  allowOverride(Object.prototype, ['toString', 'valueOf', 'toLocaleString', 'constructor',
+                                   'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable']);
+  allowOverride(Function.prototype, ['toString', 'constructor']);
+  ['Error', 'EvalError', 'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError',
+   'URIError'].forEach(function (name) {
+    allowOverride(global[name].prototype, ['name', 'message', 'toString', 'constructor']);
+  });
   return function deepFreeze(root) {
     var pending = [root], seen = [];
     while (pending.length > 0) {
@@ -47,14 +75,15 @@ constexpr char kDeepFreezeSource[] = R"js(
       pending.push(protoOf(o));
     }
   };
-})()
+})(this)
 )js";
 
-duk_ret_t Prepare(duk_context* ctx, void* /*udata*/) {
+duk_ret_t Prepare(duk_context* ctx, void* udata) {
   duk_push_global_object(ctx);
   for (const char* name : kRemovedGlobals) duk_del_prop_string(ctx, -1, name);
   duk_pop(ctx);
   Console::Install(ctx);
+  InstallConnectors(ctx, *static_cast<const std::vector<ConnectorCatalogEntry>*>(udata));
 
   duk_push_global_stash(ctx);
   duk_eval_string(ctx, kDeepFreezeSource);
@@ -71,12 +100,14 @@ duk_ret_t Prepare(duk_context* ctx, void* /*udata*/) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<WarmHeap>> WarmHeap::Create(const TimeSource& time_source) {
+absl::StatusOr<std::unique_ptr<WarmHeap>> WarmHeap::Create(
+    const TimeSource& time_source, const std::vector<ConnectorCatalogEntry>& catalog) {
   absl::StatusOr<std::unique_ptr<DuktapeHeap>> heap =
       DuktapeHeap::Create(std::numeric_limits<size_t>::max(), time_source);
   if (!heap.ok()) return heap.status();
   std::unique_ptr<WarmHeap> warm(new WarmHeap(*std::move(heap)));
-  if (duk_safe_call(warm->context(), Prepare, nullptr, 0, 1) != DUK_EXEC_SUCCESS) {
+  auto* catalog_udata = const_cast<std::vector<ConnectorCatalogEntry>*>(&catalog);
+  if (duk_safe_call(warm->context(), Prepare, catalog_udata, 0, 1) != DUK_EXEC_SUCCESS) {
     return absl::InternalError(absl::StrCat("preparing a script heap failed: ",
                                             ReadThrownError(warm->context()).message));
   }
@@ -86,7 +117,10 @@ absl::StatusOr<std::unique_ptr<WarmHeap>> WarmHeap::Create(const TimeSource& tim
   return warm;
 }
 
-void WarmHeap::BindConsole(Console* console) { Console::Bind(context(), console); }
+void WarmHeap::Bind(Console* console, ConnectorHost* host, ConnectorCallScratch* scratch) {
+  Console::Bind(context(), console);
+  BindConnectorHost(context(), host, scratch);
+}
 
 void WarmHeap::PushScriptFunction(const CompiledScript& script, const std::string& cache_key) {
   duk_context* ctx = context();

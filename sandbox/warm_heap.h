@@ -4,10 +4,13 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/time_source.h"
 #include "sandbox/compiled_script.h"
+#include "sandbox/connector_host.h"
+#include "sandbox/connectors_binding.h"
 #include "sandbox/console.h"
 #include "sandbox/duktape_heap.h"
 
@@ -26,8 +29,10 @@ namespace evaluatecode::sandbox {
 // must be discarded, never reused: its state is not trusted any more. Thread-compatible.
 class WarmHeap {
  public:
-  // Creates and prepares a heap. `time_source` must outlive it.
-  static absl::StatusOr<std::unique_ptr<WarmHeap>> Create(const TimeSource& time_source);
+  // Creates and prepares a heap with a `connectors` object for `catalog`. `time_source` must
+  // outlive it.
+  static absl::StatusOr<std::unique_ptr<WarmHeap>> Create(
+      const TimeSource& time_source, const std::vector<ConnectorCatalogEntry>& catalog = {});
 
   DuktapeHeap& heap() { return *heap_; }
   duk_context* context() { return heap_->context(); }
@@ -36,8 +41,9 @@ class WarmHeap {
   size_t baseline_bytes() const { return baseline_bytes_; }
   int uses() const { return uses_; }
 
-  // Makes `console` write to `console` (may be null to detach). Call inside duk_safe_call.
-  void BindConsole(Console* console);
+  // Makes `console` write to `console` and `connectors` call `host` with `scratch` for the next
+  // evaluation (all may be null to detach). Call inside duk_safe_call.
+  void Bind(Console* console, ConnectorHost* host, ConnectorCallScratch* scratch);
 
   // Pushes the frozen function for `script`, loading and freezing it on first use in this heap.
   // Call inside duk_safe_call.

@@ -69,6 +69,7 @@ ipc::EvaluationResult ToMessage(const EvaluationResult& result) {
     error->set_line(result.error->line);
     error->set_column(result.error->column);
     error->set_stack(result.error->stack);
+    error->set_connector_reason(result.error->connector_reason);
   }
   for (const LogEntry& entry : result.logs) {
     ipc::LogEntry* log = message.add_logs();
@@ -91,6 +92,7 @@ EvaluationResult FromMessage(const ipc::EvaluationResult& message) {
     error.line = in.line();
     error.column = in.column();
     error.stack = in.stack();
+    error.connector_reason = in.connector_reason();
     result.error = std::move(error);
   }
   for (const ipc::LogEntry& in : message.logs()) {

@@ -80,7 +80,7 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     ipc::ToWorker message;
     *message.mutable_evaluate() = ToMessage(request);
     Outcome outcome = RoundTrip(message, request.deadline, request.cancellation,
-                                result.compile.code_sha256);
+                                request.connector_host, result.compile.code_sha256);
     if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
     if (auto* error = std::get_if<ScriptError>(&outcome)) {
       result.evaluation.error = std::move(*error);
@@ -96,7 +96,8 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     ipc::ToWorker message;
     message.mutable_compile()->set_source(source);
     const std::string sha = Sha256Hex(source);
-    Outcome outcome = RoundTrip(message, time_source_.Now() + kCompileRoundTrip, nullptr, sha);
+    Outcome outcome =
+        RoundTrip(message, time_source_.Now() + kCompileRoundTrip, nullptr, nullptr, sha);
     if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
     if (auto* error = std::get_if<ScriptError>(&outcome)) {
       return absl::UnavailableError(absl::StrCat("compiling in a sandbox worker failed: ",
@@ -115,18 +116,21 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   using Outcome = std::variant<ipc::FromWorker, ScriptError, absl::Status>;
 
   Outcome RoundTrip(const ipc::ToWorker& request_template, absl::Time deadline,
-                    const Cancellation* cancellation, const std::string& sha) {
+                    const Cancellation* cancellation, ConnectorHost* connector_host,
+                    const std::string& sha) {
     std::variant<Worker*, ScriptError> acquired = Acquire(deadline, cancellation);
     if (auto* error = std::get_if<ScriptError>(&acquired)) return *error;
     Worker& worker = *std::get<Worker*>(acquired);
-    Outcome outcome = Exchange(worker, request_template, deadline, cancellation, sha);
+    Outcome outcome =
+        Exchange(worker, request_template, deadline, cancellation, connector_host, sha);
     Release(worker);
     return outcome;
   }
 
   // Runs one request on `worker` (acquired by the caller) and replaces the worker if it had to die.
   Outcome Exchange(Worker& worker, ipc::ToWorker request, absl::Time deadline,
-                   const Cancellation* cancellation, const std::string& sha) {
+                   const Cancellation* cancellation, ConnectorHost* connector_host,
+                   const std::string& sha) {
     if (worker.pid < 0) {
       absl::Status started = Start(worker);
       if (!started.ok()) return started;
@@ -158,12 +162,36 @@ class WorkerSandboxImpl final : public WorkerSandbox {
       // A reply that has started arrives in full at once; the kill deadline still bounds it.
       if (!ReadFrame(worker.fd, &reply, kill_at).ok()) return Died(worker, sha);
       if (reply.id() != id) continue;  // the late answer to a request we gave up on
+      if (reply.has_connector_call()) {
+        // The call is bounded by the evaluation's deadline inside the connector layer.
+        if (!WriteFrame(worker.fd, AnswerConnectorCall(id, reply.connector_call(), connector_host))
+                 .ok()) {
+          return Died(worker, sha);
+        }
+        continue;
+      }
       if (reply.failure_code() != 0) {
         return absl::Status(static_cast<absl::StatusCode>(reply.failure_code()),
                             absl::StrCat("sandbox worker: ", reply.failure_message()));
       }
       return reply;
     }
+  }
+
+  static ipc::ToWorker AnswerConnectorCall(uint64_t id, const ipc::ConnectorCall& call,
+                                           ConnectorHost* connector_host) {
+    ConnectorCallOutcome outcome =
+        connector_host != nullptr
+            ? connector_host->Call(call.connector(), call.operation(), call.params())
+            : ConnectorCallOutcome{"CONNECTOR_NOT_ALLOWED", "this evaluation may not call connectors"};
+    ipc::ToWorker answer;
+    answer.set_id(id);
+    ipc::ConnectorReply* reply = answer.mutable_connector_reply();
+    reply->set_error_reason(outcome.error_reason);
+    reply->set_message(outcome.message);
+    reply->set_http_status(outcome.http_status);
+    *reply->mutable_body() = std::move(outcome.body);
+    return answer;
   }
 
   Outcome Killed(Worker& worker, const std::string& sha, bool cancelled) {

@@ -12,6 +12,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "connectors/builtin_connector_types.h"
+#include "connectors/config_parser.h"
 #include "yaml-cpp/yaml.h"
 
 namespace evaluatecode::service {
@@ -173,8 +175,18 @@ absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
                   return ReadLimits(n, p, &config->max_limits);
                 }}});
         }},
-       {"logging", [config](const YAML::Node& node, const std::string& path) {
+       {"logging",
+        [config](const YAML::Node& node, const std::string& path) {
           return ReadMapping(node, path, {{"level", &config->log_level}}, {});
+        }},
+       {"connectors", [config](const YAML::Node& node, const std::string& path) {
+          const std::unique_ptr<connectors::ConnectorTypeRegistry> types =
+              connectors::NewBuiltinConnectorTypes();
+          absl::StatusOr<std::vector<connectors::ConnectorConfig>> parsed =
+              connectors::ParseConnectorsConfig(node, *types, path);
+          if (!parsed.ok()) return parsed.status();
+          config->connectors = *std::move(parsed);
+          return absl::OkStatus();
         }}});
 }
 

@@ -4,10 +4,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "connectors/connector_config.h"
 
 namespace evaluatecode::service {
 
@@ -59,6 +61,9 @@ struct ServerConfig {
 
   // logging:
   std::string log_level = "info";  // level: trace, debug, info, warn, error, critical or off
+
+  // connectors: the vendor APIs scripts may call (see connectors/config_parser.h).
+  std::vector<connectors::ConnectorConfig> connectors;
 };
 
 // Parses YAML config text. An unknown key, a value of the wrong type or an inconsistent setting is

@@ -37,6 +37,19 @@ grpc::StatusCode CodeForReason(ErrorReason reason) {
       return grpc::StatusCode::ABORTED;
     case evaluate::v1::SCRIPT_QUARANTINED:
       return grpc::StatusCode::FAILED_PRECONDITION;
+    case evaluate::v1::CONNECTOR_NOT_ALLOWED:
+    case evaluate::v1::EGRESS_DENIED:
+      return grpc::StatusCode::PERMISSION_DENIED;
+    case evaluate::v1::CONNECTOR_TIMEOUT:
+      return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case evaluate::v1::CONNECTOR_UNAVAILABLE:
+    case evaluate::v1::VENDOR_ERROR:
+      return grpc::StatusCode::UNAVAILABLE;
+    case evaluate::v1::INVALID_PARAMS:
+      return grpc::StatusCode::INVALID_ARGUMENT;
+    case evaluate::v1::RESPONSE_TOO_LARGE:
+    case evaluate::v1::CONNECTOR_CALL_LIMIT:
+      return grpc::StatusCode::RESOURCE_EXHAUSTED;
     default:
       return grpc::StatusCode::INTERNAL;
   }

@@ -61,11 +61,13 @@ EvaluationError StoppedError(const Cancellation& cancellation) {
 }  // namespace
 
 EvaluateServiceImpl::EvaluateServiceImpl(const RequestValidator& validator,
-                                         const Evaluator& evaluator, EvaluatorPool& pool,
-                                         const TimeSource& time_source, IdGenerator& ids,
-                                         spdlog::logger& logger)
+                                         const Evaluator& evaluator,
+                                         const connectors::ConnectorGateway& gateway,
+                                         EvaluatorPool& pool, const TimeSource& time_source,
+                                         IdGenerator& ids, spdlog::logger& logger)
     : validator_(validator),
       evaluator_(evaluator),
+      gateway_(gateway),
       pool_(pool),
       time_source_(time_source),
       ids_(ids),
@@ -146,8 +148,25 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::CompileCode(
 
 grpc::ServerUnaryReactor* EvaluateServiceImpl::ListConnectors(
     grpc::CallbackServerContext* context, const evaluate::v1::ListConnectorsRequest* /*request*/,
-    evaluate::v1::ListConnectorsResponse* /*response*/) {
-  // No connector is configured on this server yet: the list is empty.
+    evaluate::v1::ListConnectorsResponse* response) {
+  for (const connectors::ConnectorDescription& connector : gateway_.ListConnectors()) {
+    evaluate::v1::Connector* out = response->add_connectors();
+    out->set_name(connector.name);
+    out->set_description(connector.description);
+    for (const connectors::OperationDescription& operation : connector.operations) {
+      evaluate::v1::ConnectorOperation* op = out->add_operations();
+      op->set_name(operation.name);
+      op->set_method(operation.method);
+      op->set_description(operation.description);
+      for (const connectors::ParameterDescription& parameter : operation.parameters) {
+        evaluate::v1::ConnectorParameter* param = op->add_parameters();
+        param->set_name(parameter.name);
+        param->set_type(parameter.type);
+        param->set_required(parameter.required);
+        param->set_description(parameter.description);
+      }
+    }
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "common/cancellation.h"
 #include "common/time_source.h"
+#include "connectors/connector_gateway.h"
 #include "evaluate/v1/evaluate.grpc.pb.h"
 #include "service/evaluator.h"
 #include "service/evaluator_pool.h"
@@ -26,8 +27,8 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
  public:
   // All references must outlive the service.
   EvaluateServiceImpl(const RequestValidator& validator, const Evaluator& evaluator,
-                      EvaluatorPool& pool, const TimeSource& time_source, IdGenerator& ids,
-                      spdlog::logger& logger);
+                      const connectors::ConnectorGateway& gateway, EvaluatorPool& pool,
+                      const TimeSource& time_source, IdGenerator& ids, spdlog::logger& logger);
 
   // EvaluateService::CallbackService
   grpc::ServerUnaryReactor* EvaluateCode(grpc::CallbackServerContext* context,
@@ -60,6 +61,7 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
 
   const RequestValidator& validator_;
   const Evaluator& evaluator_;
+  const connectors::ConnectorGateway& gateway_;
   EvaluatorPool& pool_;
   const TimeSource& time_source_;
   IdGenerator& ids_;

@@ -32,6 +32,11 @@ evaluate::v1::LogEntry::Level ToProto(sandbox::LogEntry::Level level) {
   return evaluate::v1::LogEntry::LEVEL_UNSPECIFIED;
 }
 
+// The request's timeout clamped by the caller's gRPC deadline.
+absl::Time EvaluationDeadline(const CallContext& call, const ResolvedLimits& limits) {
+  return std::min(call.received + limits.timeout, call.deadline);
+}
+
 void AppendLogs(const std::vector<sandbox::LogEntry>& logs,
                 google::protobuf::RepeatedPtrField<evaluate::v1::LogEntry>* out) {
   for (const sandbox::LogEntry& entry : logs) {
@@ -66,6 +71,13 @@ EvaluationError ToError(const sandbox::ScriptError& script_error, const CallCont
                                    limits.engine.memory_bytes, " bytes"));
     case Kind::kResultInvalid:
       return NewError(evaluate::v1::SCRIPT_RESULT_INVALID, script_error.message);
+    case Kind::kConnectorError: {
+      EvaluationError error = NewError(evaluate::v1::ERROR_REASON_UNSPECIFIED, script_error.message);
+      error.set_reason(script_error.connector_reason);
+      error.set_line(script_error.line);
+      error.set_stack(script_error.stack);
+      return error;
+    }
     case Kind::kCrashed:
       return NewError(evaluate::v1::SANDBOX_CRASHED, script_error.message);
     case Kind::kQuarantined:
@@ -88,7 +100,17 @@ std::optional<EvaluationError> Evaluator::Evaluate(
     const CallContext& call, evaluate::v1::EvaluateCodeResponse* response) const {
   response->set_decision_id(call.decision_id);
   evaluate::v1::Usage usage;
-  std::optional<EvaluationError> error = CompileAndRun(request, limits, call, response, &usage);
+  const auto tenant = request.labels().find("tenant");
+  GatewayConnectorHost connector_host(
+      gateway_, tenant != request.labels().end() ? tenant->second : "",
+      {request.connectors().begin(), request.connectors().end()}, EvaluationDeadline(call, limits),
+      limits.max_connector_calls);
+  std::optional<EvaluationError> error =
+      CompileAndRun(request, limits, call, connector_host, response, &usage);
+  usage.set_connector_calls(static_cast<uint32_t>(connector_host.calls().size()));
+  for (const evaluate::v1::ConnectorCall& record : connector_host.calls()) {
+    *(error.has_value() ? error->add_connector_calls() : response->add_connector_calls()) = record;
+  }
   *usage.mutable_wall_time() = ToProto(time_source_.Now() - call.received);
   if (!error.has_value()) {
     *response->mutable_usage() = std::move(usage);
@@ -103,16 +125,17 @@ std::optional<EvaluationError> Evaluator::Evaluate(
 
 std::optional<EvaluationError> Evaluator::CompileAndRun(
     const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
-    const CallContext& call, evaluate::v1::EvaluateCodeResponse* response,
-    evaluate::v1::Usage* usage) const {
+    const CallContext& call, GatewayConnectorHost& connector_host,
+    evaluate::v1::EvaluateCodeResponse* response, evaluate::v1::Usage* usage) const {
   sandbox::SandboxRequest run;
   run.source = request.code();
   run.input = &request.input();
   run.limits = limits.engine;
-  run.deadline = std::min(call.received + limits.timeout, call.deadline);
+  run.deadline = EvaluationDeadline(call, limits);
   run.cancellation = call.cancellation;
   const auto tenant = request.labels().find("tenant");
   if (tenant != request.labels().end()) run.partition = tenant->second;
+  run.connector_host = &connector_host;
   absl::StatusOr<sandbox::SandboxResult> result = sandbox_.Evaluate(run);
   if (!result.ok()) {
     return NewError(evaluate::v1::INTERNAL_ERROR,

@@ -8,7 +8,9 @@
 #include "common/cancellation.h"
 #include "common/time_source.h"
 #include "evaluate/v1/evaluate.pb.h"
+#include "connectors/connector_gateway.h"
 #include "sandbox/sandbox.h"
+#include "service/gateway_connector_host.h"
 #include "service/request_validator.h"
 
 namespace evaluatecode::service {
@@ -30,8 +32,9 @@ struct CallContext {
 class Evaluator {
  public:
   // All references must outlive the evaluator.
-  Evaluator(sandbox::Sandbox& sandbox, const TimeSource& time_source)
-      : sandbox_(sandbox), time_source_(time_source) {}
+  Evaluator(sandbox::Sandbox& sandbox, connectors::ConnectorGateway& gateway,
+            const TimeSource& time_source)
+      : sandbox_(sandbox), gateway_(gateway), time_source_(time_source) {}
 
   // Fills `response` and returns nullopt on success. On failure returns the error, carrying the logs
   // captured so far, the usage, the decision id and the code hash.
@@ -49,10 +52,11 @@ class Evaluator {
   // Everything but the bookkeeping shared by success and failure.
   std::optional<evaluate::v1::EvaluationError> CompileAndRun(
       const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
-      const CallContext& call, evaluate::v1::EvaluateCodeResponse* response,
-      evaluate::v1::Usage* usage) const;
+      const CallContext& call, GatewayConnectorHost& connector_host,
+      evaluate::v1::EvaluateCodeResponse* response, evaluate::v1::Usage* usage) const;
 
   sandbox::Sandbox& sandbox_;
+  connectors::ConnectorGateway& gateway_;
   const TimeSource& time_source_;
 };
 

@@ -1,4 +1,6 @@
 // evaluate_server: flags and config in, a running server out, until SIGTERM or SIGINT.
+#include <curl/curl.h>
+
 #include <csignal>
 #include <optional>
 #include <cstdio>
@@ -33,6 +35,9 @@ int main(int argc, char** argv) {
   if (std::optional<int> exit_code = evaluatecode::service::MaybeRunAsSandboxWorker()) {
     return *exit_code;
   }
+
+  // libcurl's global state must be set up before any thread starts (the connector layer's loop).
+  curl_global_init(CURL_GLOBAL_DEFAULT);
 
   // Signals are taken synchronously by this thread: block them before any other thread starts, so
   // that every thread inherits the mask.

@@ -1,5 +1,6 @@
 #include "service/request_validator.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -103,11 +104,16 @@ std::variant<ResolvedLimits, evaluate::v1::EvaluationError> RequestValidator::Va
     }
   }
 
-  // No connector is configured on this server yet, so any name the request lists is unknown.
-  if (request.connectors_size() > 0) {
-    return InvalidField("connectors[0]",
-                        absl::StrCat("unknown connector '", request.connectors(0).substr(0, 64),
-                                     "'; ListConnectors shows what this server offers"));
+  for (int i = 0; i < request.connectors_size(); ++i) {
+    const std::string& name = request.connectors(i);
+    const bool offered = std::any_of(
+        config_.connectors.begin(), config_.connectors.end(),
+        [&name](const connectors::ConnectorConfig& c) { return c.enabled && c.name == name; });
+    if (!offered) {
+      return InvalidField(absl::StrCat("connectors[", i, "]"),
+                          absl::StrCat("unknown connector '", name.substr(0, 64),
+                                       "'; ListConnectors shows what this server offers"));
+    }
   }
   return limits;
 }

@@ -10,6 +10,9 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "connectors/builtin_connector_types.h"
+#include "connectors/curl_http_client.h"
+#include "connectors/http_connector_gateway.h"
 #include "sandbox/in_process_sandbox.h"
 #include "sandbox/worker_sandbox.h"
 #include "service/logging.h"
@@ -23,14 +26,16 @@ constexpr char kServiceName[] = "evaluate.v1.EvaluateService";
 constexpr absl::Duration kCloseGrace = absl::Seconds(5);
 
 // The sandbox the config asks for: supervised worker processes, or this process's own heaps.
-absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(const ServerConfig& config,
-                                                             const TimeSource& time_source) {
+absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
+    const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
+    const TimeSource& time_source) {
   if (config.isolation == "in_process") {
     sandbox::InProcessSandboxOptions options;
     options.compiler.timeout = config.compile_timeout;
     options.compiler.memory_bytes = config.compile_memory_bytes;
     options.compile_cache_entries = config.compile_cache_entries;
     options.engine.time_source = &time_source;
+    options.engine.connectors = catalog;
     return sandbox::NewInProcessSandbox(options);
   }
   sandbox::WorkerSandboxOptions options;
@@ -41,7 +46,7 @@ absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(const ServerConfig&
     if (length <= 0) return absl::InternalError("cannot find this program's own path");
     options.worker_binary.assign(path, static_cast<size_t>(length));
   }
-  options.worker_args = WorkerArguments(config);
+  options.worker_args = WorkerArguments(config, catalog);
   options.workers = config.evaluator_threads;
   options.kill_grace = config.worker_kill_grace;
   options.time_source = &time_source;
@@ -66,8 +71,18 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   if (!valid.ok()) return valid;
   std::unique_ptr<Server> server(new Server(config, std::move(logger)));
 
+  absl::Status connectors_started = server->StartConnectors();
+  if (!connectors_started.ok()) return connectors_started;
+  std::vector<sandbox::ConnectorCatalogEntry> catalog;
+  for (const connectors::ConnectorDescription& connector : server->gateway_->ListConnectors()) {
+    sandbox::ConnectorCatalogEntry& entry = catalog.emplace_back();
+    entry.name = connector.name;
+    for (const connectors::OperationDescription& operation : connector.operations) {
+      entry.operations.push_back(operation.name);
+    }
+  }
   absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox =
-      NewSandbox(config, server->time_source_);
+      NewSandbox(config, catalog, server->time_source_);
   if (!sandbox.ok()) return sandbox.status();
   server->sandbox_ = *std::move(sandbox);
   absl::StatusOr<std::unique_ptr<EvaluatorPool>> pool = EvaluatorPool::Create(
@@ -76,10 +91,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   server->pool_ = *std::move(pool);
   server->ids_ = NewRandomIdGenerator();
   server->validator_ = std::make_unique<RequestValidator>(server->config_);
-  server->evaluator_ = std::make_unique<Evaluator>(*server->sandbox_, server->time_source_);
+  server->evaluator_ =
+      std::make_unique<Evaluator>(*server->sandbox_, *server->gateway_, server->time_source_);
   server->service_ = std::make_unique<EvaluateServiceImpl>(
-      *server->validator_, *server->evaluator_, *server->pool_, server->time_source_,
-      *server->ids_, *server->logger_);
+      *server->validator_, *server->evaluator_, *server->gateway_, *server->pool_,
+      server->time_source_, *server->ids_, *server->logger_);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -109,6 +125,28 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   return server;
 }
 
+absl::Status Server::StartConnectors() {
+  absl::StatusOr<std::unique_ptr<connectors::HttpClient>> http_client =
+      connectors::NewCurlHttpClient({&time_source_});
+  if (!http_client.ok()) return http_client.status();
+  http_client_ = *std::move(http_client);
+  connector_types_ = connectors::NewBuiltinConnectorTypes();
+  secrets_ = connectors::NewFileSecretStore();
+  random_ = connectors::NewRandomSource();
+  connectors::GatewayOptions options;
+  options.connectors = config_.connectors;
+  options.types = connector_types_.get();
+  options.http_client = http_client_.get();
+  options.secrets = secrets_.get();
+  options.time_source = &time_source_;
+  options.random = random_.get();
+  absl::StatusOr<std::unique_ptr<connectors::ConnectorGateway>> gateway =
+      connectors::NewConnectorGateway(std::move(options));
+  if (!gateway.ok()) return gateway.status();
+  gateway_ = *std::move(gateway);
+  return absl::OkStatus();
+}
+
 Server::~Server() { Shutdown(); }
 
 void Server::Shutdown() {
@@ -131,6 +169,7 @@ void Server::Shutdown() {
   health->Shutdown();
   grpc_server_->Shutdown(absl::ToChronoTime(time_source_.Now() + kCloseGrace));
   pool_.reset();
+  http_client_.reset();  // answers any connector call still in flight
   LogEvent(*logger_, spdlog::level::info, {{"type", "stopped"}});
 }
 

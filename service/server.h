@@ -6,6 +6,11 @@
 #include "absl/status/statusor.h"
 #include "common/time_source.h"
 #include "grpcpp/server.h"
+#include "connectors/connector_gateway.h"
+#include "connectors/connector_type.h"
+#include "connectors/http_client.h"
+#include "connectors/random_source.h"
+#include "connectors/secret_store.h"
 #include "sandbox/sandbox.h"
 #include "service/config.h"
 #include "service/evaluate_service.h"
@@ -39,10 +44,18 @@ class Server {
 
  private:
   explicit Server(const ServerConfig& config, std::shared_ptr<spdlog::logger> logger);
+  absl::Status StartConnectors();
 
   const ServerConfig config_;
   std::shared_ptr<spdlog::logger> logger_;
   RealTimeSource time_source_;
+  // The connector layer; the HTTP client is declared last so that it goes first, answering the calls
+  // still in flight before the gateway goes.
+  std::unique_ptr<connectors::ConnectorTypeRegistry> connector_types_;
+  std::unique_ptr<connectors::SecretStore> secrets_;
+  std::unique_ptr<connectors::RandomSource> random_;
+  std::unique_ptr<connectors::ConnectorGateway> gateway_;
+  std::unique_ptr<connectors::HttpClient> http_client_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::unique_ptr<EvaluatorPool> pool_;
   std::unique_ptr<IdGenerator> ids_;

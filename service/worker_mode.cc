@@ -4,6 +4,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "common/time_source.h"
 #include "sandbox/sandbox_worker.h"
 
@@ -13,11 +15,43 @@ ABSL_FLAG(uint64_t, sandbox_worker_address_space_bytes, uint64_t{4} << 30,
 ABSL_FLAG(int64_t, sandbox_worker_compile_timeout_ms, 2000, "Internal: compile budget.");
 ABSL_FLAG(uint64_t, sandbox_worker_compile_memory_bytes, 64 << 20, "Internal: compile heap cap.");
 ABSL_FLAG(uint64_t, sandbox_worker_cache_entries, 1024, "Internal: compile cache entries.");
+ABSL_FLAG(std::string, sandbox_worker_connectors, "",
+          "Internal: the connector catalog, as name=operation,operation;name=operation.");
 
 namespace evaluatecode::service {
 
-std::vector<std::string> WorkerArguments(const ServerConfig& config) {
+namespace {
+
+// Connector and operation names are identifiers (the connector config checks them), so '=', ','
+// and ';' cannot occur in them.
+std::string EncodeCatalog(const std::vector<sandbox::ConnectorCatalogEntry>& catalog) {
+  std::vector<std::string> entries;
+  for (const sandbox::ConnectorCatalogEntry& entry : catalog) {
+    entries.push_back(absl::StrCat(entry.name, "=", absl::StrJoin(entry.operations, ",")));
+  }
+  return absl::StrJoin(entries, ";");
+}
+
+std::vector<sandbox::ConnectorCatalogEntry> DecodeCatalog(absl::string_view text) {
+  std::vector<sandbox::ConnectorCatalogEntry> catalog;
+  for (absl::string_view entry : absl::StrSplit(text, ';', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(entry, '=');
+    sandbox::ConnectorCatalogEntry decoded;
+    decoded.name = std::string(parts.first);
+    for (absl::string_view operation : absl::StrSplit(parts.second, ',', absl::SkipEmpty())) {
+      decoded.operations.emplace_back(operation);
+    }
+    catalog.push_back(std::move(decoded));
+  }
+  return catalog;
+}
+
+}  // namespace
+
+std::vector<std::string> WorkerArguments(
+    const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog) {
   return {
+      absl::StrCat("--sandbox_worker_connectors=", EncodeCatalog(catalog)),
       "--sandbox_worker",
       absl::StrCat("--sandbox_worker_address_space_bytes=", config.worker_address_space_bytes),
       absl::StrCat("--sandbox_worker_compile_timeout_ms=",
@@ -38,6 +72,7 @@ std::optional<int> MaybeRunAsSandboxWorker() {
   options.sandbox.compiler.memory_bytes = absl::GetFlag(FLAGS_sandbox_worker_compile_memory_bytes);
   options.sandbox.compile_cache_entries = absl::GetFlag(FLAGS_sandbox_worker_cache_entries);
   options.sandbox.engine.time_source = &time_source;
+  options.sandbox.engine.connectors = DecodeCatalog(absl::GetFlag(FLAGS_sandbox_worker_connectors));
   return sandbox::RunSandboxWorker(options);
 }
 

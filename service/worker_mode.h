@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "sandbox/connector_host.h"
 #include "service/config.h"
 
 namespace evaluatecode::service {
@@ -13,8 +14,9 @@ namespace evaluatecode::service {
 // arguments (never fork() a process that runs gRPC threads). Both directions live here so that the
 // flags the supervisor passes and the flags the worker reads cannot drift apart.
 
-// The arguments a worker for `config` is started with.
-std::vector<std::string> WorkerArguments(const ServerConfig& config);
+// The arguments a worker for `config` is started with; scripts in it see `catalog` as `connectors`.
+std::vector<std::string> WorkerArguments(const ServerConfig& config,
+                                         const std::vector<sandbox::ConnectorCatalogEntry>& catalog);
 
 // When this process was started as a worker (after absl::ParseCommandLine), runs it and returns
 // its exit code; otherwise nullopt.

@@ -66,7 +66,7 @@ check('JSON', JSON.stringify({x: 1}) === '{"x":1}' && typeof JSON.parse === 'fun
 var r = Math.random(); check('Math.random', r >= 0 && r < 1);
 check('String.prototype', ' x '.trim() === 'x' && ''.hijacked === undefined);
 check('Date', new Date(5).getTime() === 5);
-check('Error', String(new Error('m')) === 'Error: m');
+check('Error', String(new Error('m')) === 'Error: m' && new Error('x').name === 'Error');
 check('Function.prototype', (function () { return 7; }).call(null) === 7 && (function () {}).hijacked === undefined);
 check('Object.keys', Object.keys({a: 1}).length === 1);
 check('console', typeof console.log === 'function' && console.hijacked === undefined);
@@ -149,6 +149,24 @@ TEST_F(IsolationTest, WritesToBuiltInsThrowInStrictMode) {
   EvaluationResult implicit_global = Run("leaked = 1; return 1;", "a");
   ASSERT_TRUE(implicit_global.error.has_value());
   EXPECT_THAT(implicit_global.error->message, ::testing::HasSubstr("ReferenceError"));
+}
+
+TEST_F(IsolationTest, CommonOverridesOfInheritedMethodsStillWork) {
+  // Frozen prototypes must not break ordinary code that shadows an inherited property.
+  EvaluationResult result = Run(
+      "var e = new Error('m'); e.name = 'MyError';\n"
+      "function Money(n) { this.n = n; }\n"
+      "Money.prototype.toString = function () { return '$' + this.n; };\n"
+      "var o = {}; o.valueOf = function () { return 41; };\n"
+      "return [String(e), String(new Money(5)), o + 1];",
+      "a");
+  ASSERT_FALSE(result.error.has_value()) << result.error->message;
+  EXPECT_EQ(Wrong(result), R"(["MyError: m","$5",42])");
+  EvaluationResult victim = Run(kVictim, "a");
+  EXPECT_EQ(Wrong(victim), "[]");
+  EvaluationResult direct = Run("Object.prototype.toString = null; return 1;", "a");
+  ASSERT_TRUE(direct.error.has_value());
+  EXPECT_THAT(direct.error->message, ::testing::HasSubstr("TypeError"));
 }
 
 TEST_F(IsolationTest, HeapsAreNotSharedAcrossTenants) {

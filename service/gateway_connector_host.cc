@@ -1,0 +1,56 @@
+#include "service/gateway_connector_host.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace evaluatecode::service {
+
+GatewayConnectorHost::GatewayConnectorHost(connectors::ConnectorGateway& gateway,
+                                           std::string tenant,
+                                           std::vector<std::string> allowed_connectors,
+                                           absl::Time deadline, uint32_t max_calls)
+    : gateway_(gateway),
+      tenant_(std::move(tenant)),
+      allowed_connectors_(std::move(allowed_connectors)),
+      deadline_(deadline),
+      max_calls_(max_calls) {}
+
+sandbox::ConnectorCallOutcome GatewayConnectorHost::Call(const std::string& connector,
+                                                         const std::string& operation,
+                                                         const google::protobuf::Struct& params) {
+  evaluate::v1::ConnectorCall& record = calls_.emplace_back();
+  record.set_connector(connector);
+  record.set_operation(operation);
+  if (calls_.size() > max_calls_) {
+    record.set_error_reason("CONNECTOR_CALL_LIMIT");
+    return sandbox::ConnectorCallOutcome{
+        "CONNECTOR_CALL_LIMIT",
+        absl::StrCat("this evaluation may make at most ", max_calls_,
+                     " connector calls (limits.max_connector_calls)")};
+  }
+
+  connectors::ConnectorRequest request;
+  request.tenant = tenant_;
+  request.connector = connector;
+  request.operation = operation;
+  request.params = params;
+  request.deadline = deadline_;
+  request.allowed_connectors = allowed_connectors_;
+  connectors::ConnectorResult result = gateway_.CallAndWait(std::move(request));
+
+  const std::string reason(connectors::ConnectorErrorReasonName(result.reason));
+  *record.mutable_params() = std::move(result.redacted_params);
+  record.set_http_status(result.http_status);
+  *record.mutable_duration() = google::protobuf::util::TimeUtil::NanosecondsToDuration(
+      absl::ToInt64Nanoseconds(result.duration));
+  record.set_attempts(static_cast<uint32_t>(result.attempts));
+  record.set_from_cache(result.from_cache);
+  record.set_error_reason(reason);
+  *record.mutable_response() = result.body;
+  return sandbox::ConnectorCallOutcome{reason, std::move(result.message), result.http_status,
+                                       std::move(result.body)};
+}
+
+}  // namespace evaluatecode::service

@@ -1,0 +1,44 @@
+#ifndef EVALUATECODE_SERVICE_GATEWAY_CONNECTOR_HOST_H_
+#define EVALUATECODE_SERVICE_GATEWAY_CONNECTOR_HOST_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "connectors/connector_gateway.h"
+#include "evaluate/v1/evaluate.pb.h"
+#include "sandbox/connector_host.h"
+
+namespace evaluatecode::service {
+
+// Serves one evaluation's connector calls through the connector gateway, with the evaluation's
+// tenant, allowed connectors and deadline, counting them against max_connector_calls and recording
+// each one (redacted params, outcome, response) for the response and the decision record.
+// Thread-compatible: the thread running the evaluation calls it.
+class GatewayConnectorHost final : public sandbox::ConnectorHost {
+ public:
+  // `gateway` must outlive the host.
+  GatewayConnectorHost(connectors::ConnectorGateway& gateway, std::string tenant,
+                       std::vector<std::string> allowed_connectors, absl::Time deadline,
+                       uint32_t max_calls);
+
+  // sandbox::ConnectorHost
+  sandbox::ConnectorCallOutcome Call(const std::string& connector, const std::string& operation,
+                                     const google::protobuf::Struct& params) override;
+
+  // The calls made so far, in order.
+  const std::vector<evaluate::v1::ConnectorCall>& calls() const { return calls_; }
+
+ private:
+  connectors::ConnectorGateway& gateway_;
+  const std::string tenant_;
+  const std::vector<std::string> allowed_connectors_;
+  const absl::Time deadline_;
+  const uint32_t max_calls_;
+  std::vector<evaluate::v1::ConnectorCall> calls_;
+};
+
+}  // namespace evaluatecode::service
+
+#endif  // EVALUATECODE_SERVICE_GATEWAY_CONNECTOR_HOST_H_

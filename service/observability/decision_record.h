@@ -1,0 +1,48 @@
+#ifndef EVALUATECODE_SERVICE_OBSERVABILITY_DECISION_RECORD_H_
+#define EVALUATECODE_SERVICE_OBSERVABILITY_DECISION_RECORD_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "evaluate/v1/evaluate.pb.h"
+#include "service/observability/input_mask.h"
+
+namespace evaluatecode::service::observability {
+
+// Version of the record's JSON layout, written into every record as "schema".
+inline constexpr char kDecisionRecordSchema[] = "evaluatecode.decision_record.v1";
+
+// Everything the audit trail keeps about one evaluation. The messages are not owned: they must stay
+// valid until DecisionLog::Record (or DecisionRecordToJson) returns, which copies what it needs.
+struct DecisionRecord {
+  std::string decision_id;
+  // When the request arrived (CallContext::received).
+  absl::Time time;
+  // The authenticated caller (certificate SAN or mesh header); empty when the server has none.
+  std::string caller;
+  // The call's `traceparent` metadata as received; empty when absent. Recorded with its trace and
+  // span ids only when it is well-formed.
+  std::string traceparent;
+  // Required.
+  const evaluate::v1::EvaluateCodeRequest* request = nullptr;
+  // Exactly one of `response` (the evaluation succeeded) and `error` is set.
+  const evaluate::v1::EvaluateCodeResponse* response = nullptr;
+  const evaluate::v1::EvaluationError* error = nullptr;
+};
+
+// The record as one line of JSON (no trailing newline), keys sorted:
+//   schema, decision_id, time (RFC 3339, UTC, µs), caller, labels, traceparent / trace_id /
+//   span_id (when well-formed), code_sha256 (of the request's code, always present), connectors,
+//   limits (as requested), input (masked by `mask`), masked (the paths masked), outcome ("OK" or
+//   the ErrorInfo reason), result and decision (success), error {reason, message, field, line,
+//   column, stack} (failure), logs, connector_calls (responses included, for replay), usage.
+// Messages use the protobuf JSON mapping with proto field names (so 64-bit integers are strings
+// and durations "0.000125s"). The input is copied before masking: `*record.request` is unchanged.
+// @return kInvalidArgument if `request` is null or not exactly one of response / error is set.
+absl::StatusOr<std::string> DecisionRecordToJson(const DecisionRecord& record,
+                                                 const InputMask& mask);
+
+}  // namespace evaluatecode::service::observability
+
+#endif  // EVALUATECODE_SERVICE_OBSERVABILITY_DECISION_RECORD_H_

@@ -1,0 +1,205 @@
+// Scripts calling vendors through connectors, end to end over gRPC: the server (with sandbox
+// workers) and a fake Sift v205 vendor on loopback.
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+#include "tests/testing/connectors/fake_vendor.h"
+#include "tests/testing/test_server.h"
+
+namespace evaluatecode {
+namespace {
+
+using ::evaluate::v1::Decision;
+using ::evaluate::v1::EvaluateCodeRequest;
+using ::evaluate::v1::EvaluateCodeResponse;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kCanaryKey[] = "canary-sift-key-4f1b9c2e77";
+
+constexpr char kSiftDecision[] = R"js(
+var r = connectors.sift.score({user_id: input.user, abuse_types: ['payment_abuse']});
+var score = r.body.scores.payment_abuse.score;
+console.log('sift', r.status, score);
+return {decision: score > 0.8 ? 'decline' : 'approve', reasons: ['sift_score ' + score]};
+)js";
+
+std::string WriteSecret() {
+  const std::string path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/sift_api_key");
+  FILE* file = std::fopen(path.c_str(), "w");
+  std::fputs(kCanaryKey, file);
+  std::fclose(file);
+  return path;
+}
+
+service::ServerConfig ConfigWithSift(const std::string& base_url, int timeout_ms = 1000) {
+  absl::StatusOr<service::ServerConfig> parsed = service::ParseConfig(absl::StrCat(R"(
+connectors:
+  sift:
+    type: sift
+    base_url: )", base_url, R"(
+    allow_insecure_loopback: true
+    timeout_ms: )", timeout_ms, R"(
+    auth: {secret_file: )", WriteSecret(), R"(}
+)"));
+  EXPECT_TRUE(parsed.ok()) << parsed.status();
+  service::ServerConfig config = testing::TestConfig();
+  config.connectors = parsed->connectors;
+  return config;
+}
+
+EvaluateCodeRequest SiftRequest(const std::string& code = kSiftDecision) {
+  EvaluateCodeRequest request = testing::MakeRequest(code, R"({"user": "user_40211"})", 3000);
+  request.add_connectors("sift");
+  (*request.mutable_labels())["tenant"] = "acme";
+  return request;
+}
+
+void ExpectNoCanary(const std::string& text) {
+  EXPECT_THAT(text, Not(HasSubstr(kCanaryKey)));
+  EXPECT_THAT(text, Not(HasSubstr(absl::Base64Escape(kCanaryKey))));
+  EXPECT_THAT(text, Not(HasSubstr(absl::Base64Escape(absl::StrCat(kCanaryKey, ":")))));
+}
+
+TEST(ConnectorsTest, ASiftScoreDecidesEndToEnd) {
+  testing::FakeVendor sift(testing::SiftHandler(kCanaryKey));
+  testing::TestServer server(ConfigWithSift(sift.base_url()));
+  EvaluateCodeResponse response;
+  grpc::Status status = testing::Evaluate(server.stub(), SiftRequest(), &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.decision().outcome(), Decision::DECLINE);
+  EXPECT_EQ(response.decision().reasons(0), "sift_score 0.93");
+  ASSERT_EQ(response.connector_calls_size(), 1);
+  const evaluate::v1::ConnectorCall& call = response.connector_calls(0);
+  EXPECT_EQ(call.connector(), "sift");
+  EXPECT_EQ(call.operation(), "score");
+  EXPECT_EQ(call.http_status(), 200);
+  EXPECT_EQ(call.error_reason(), "");
+  EXPECT_EQ(call.params().fields().at("user_id").string_value(), "user_40211");
+  EXPECT_TRUE(call.response().struct_value().fields().contains("scores"));
+  EXPECT_EQ(response.usage().connector_calls(), 1u);
+  ASSERT_EQ(sift.request_count(), 1);
+  EXPECT_EQ(sift.requests()[0].path, "/v205/score/user_40211");
+
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(response, &json).ok());
+  ExpectNoCanary(json);
+}
+
+TEST(ConnectorsTest, AVendorEchoingHeadersNeverLeaksTheKey) {
+  testing::FakeVendor echo([](const testing::VendorRequest& request) {
+    testing::VendorResponse response;
+    response.headers.push_back({"Content-Type", "application/json"});
+    response.body = absl::StrCat(R"({"status":0,"echo":")", absl::CEscape(request.raw_head),
+                                 R"(","b64":")", absl::Base64Escape(request.raw_head), R"("})");
+    return response;
+  });
+  testing::TestServer server(ConfigWithSift(echo.base_url()));
+  EvaluateCodeResponse response;
+  grpc::Status status = testing::Evaluate(
+      server.stub(),
+      SiftRequest("var r = connectors.sift.score({user_id: 'u1'});\nconsole.log(JSON.stringify(r));"
+                  "\nreturn r.body;"),
+      &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  std::string json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(response, &json).ok());
+  ExpectNoCanary(json);
+  EXPECT_THAT(echo.received_bytes(), HasSubstr("Authorization"));  // the key was sent, though
+}
+
+TEST(ConnectorsTest, AConnectorMissingFromTheRequestListIsNotAllowed) {
+  testing::FakeVendor sift(testing::SiftHandler(kCanaryKey));
+  testing::TestServer server(ConfigWithSift(sift.base_url()));
+  EvaluateCodeRequest request = SiftRequest();
+  request.clear_connectors();
+  EvaluateCodeResponse response;
+  grpc::Status status = testing::Evaluate(server.stub(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  testing::ErrorDetails details = testing::DetailsOf(status);
+  EXPECT_EQ(details.info.reason(), "CONNECTOR_NOT_ALLOWED");
+  ASSERT_EQ(details.evaluation_error.connector_calls_size(), 1);
+  EXPECT_EQ(details.evaluation_error.connector_calls(0).error_reason(), "CONNECTOR_NOT_ALLOWED");
+  EXPECT_EQ(sift.request_count(), 0);
+}
+
+TEST(ConnectorsTest, ScriptsCanCatchConnectorErrors) {
+  testing::FakeVendor slow([](const testing::VendorRequest&) {
+    testing::VendorResponse response;
+    response.delay = absl::Seconds(2);
+    response.body = R"({"status":0})";
+    return response;
+  });
+  testing::TestServer server(ConfigWithSift(slow.base_url(), /*timeout_ms=*/300));
+  EvaluateCodeResponse response;
+  const absl::Time start = absl::Now();
+  grpc::Status status = testing::Evaluate(
+      server.stub(),
+      SiftRequest("try { connectors.sift.score({user_id: 'u1'}); }\n"
+                  "catch (e) { return {decision: 'review', reasons: [e.name + ' ' + e.reason]}; }"),
+      &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(300 + 200));
+  EXPECT_EQ(response.decision().outcome(), Decision::REVIEW);
+  EXPECT_EQ(response.decision().reasons(0), "ConnectorError CONNECTOR_TIMEOUT");
+  ASSERT_EQ(response.connector_calls_size(), 1);
+  EXPECT_EQ(response.connector_calls(0).error_reason(), "CONNECTOR_TIMEOUT");
+}
+
+TEST(ConnectorsTest, AnUncaughtConnectorErrorEndsTheEvaluationWithItsReason) {
+  testing::FakeVendor sift(testing::SiftHandler("another-key"));  // our key is refused
+  testing::TestServer server(ConfigWithSift(sift.base_url()));
+  EvaluateCodeResponse response;
+  grpc::Status status = testing::Evaluate(server.stub(), SiftRequest(), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(testing::DetailsOf(status).info.reason(), "VENDOR_ERROR");
+  EXPECT_THAT(status.error_message(), HasSubstr("VENDOR_ERROR"));
+  ExpectNoCanary(status.error_message());
+}
+
+TEST(ConnectorsTest, CallsBeyondMaxConnectorCallsFail) {
+  testing::FakeVendor sift(testing::SiftHandler(kCanaryKey));
+  testing::TestServer server(ConfigWithSift(sift.base_url()));
+  EvaluateCodeRequest request =
+      SiftRequest("for (var i = 0; i < 3; i++) connectors.sift.score({user_id: 'u' + i});");
+  request.mutable_limits()->set_max_connector_calls(2);
+  EvaluateCodeResponse response;
+  grpc::Status status = testing::Evaluate(server.stub(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(testing::DetailsOf(status).info.reason(), "CONNECTOR_CALL_LIMIT");
+  EXPECT_EQ(sift.request_count(), 2);
+}
+
+TEST(ConnectorsTest, ListConnectorsDescribesTheConfiguredVendors) {
+  testing::FakeVendor sift(testing::SiftHandler(kCanaryKey));
+  testing::TestServer server(ConfigWithSift(sift.base_url()));
+  evaluate::v1::ListConnectorsResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(server.stub().ListConnectors(&context, {}, &response).ok());
+  ASSERT_EQ(response.connectors_size(), 1);
+  EXPECT_EQ(response.connectors(0).name(), "sift");
+  ASSERT_GE(response.connectors(0).operations_size(), 2);
+  EXPECT_EQ(response.connectors(0).operations(0).name(), "score");
+  EXPECT_EQ(response.connectors(0).operations(0).parameters(0).name(), "user_id");
+  EXPECT_TRUE(response.connectors(0).operations(0).parameters(0).required());
+}
+
+TEST(ConnectorsTest, RequestsNamingAnUnknownConnectorAreInvalid) {
+  testing::FakeVendor sift(testing::SiftHandler(kCanaryKey));
+  testing::TestServer server(ConfigWithSift(sift.base_url()));
+  EvaluateCodeRequest request = SiftRequest();
+  request.add_connectors("experian");
+  EvaluateCodeResponse response;
+  grpc::Status status = testing::Evaluate(server.stub(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(testing::DetailsOf(status).evaluation_error.field(), "connectors[1]");
+}
+
+}  // namespace
+}  // namespace evaluatecode
