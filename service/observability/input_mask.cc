@@ -13,7 +13,7 @@ using Segment = InputMask::Segment;
 absl::StatusOr<std::vector<Segment>> ParsePath(const std::string& path) {
   auto invalid = [&path](absl::string_view why) {
     return absl::InvalidArgumentError(
-        absl::StrCat("config: decision_log.mask: '", path, "': ", why));
+        absl::StrCat("mask path '", path, "': ", why));
   };
   std::vector<Segment> segments;
   std::string key;

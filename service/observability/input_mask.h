@@ -41,9 +41,10 @@ class InputMask {
 
   bool empty() const { return patterns_.empty(); }
 
- private:
+  // One parsed segment of a path (defined below; an implementation detail).
   struct Segment;
 
+ private:
   explicit InputMask(std::vector<std::vector<Segment>> patterns);
 
   std::vector<std::vector<Segment>> patterns_;
