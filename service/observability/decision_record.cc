@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/sha256.h"
-#include "google/protobuf/util/json_util.h"
 #include "service/observability/traceparent.h"
 
 namespace evaluatecode::service::observability {
@@ -47,25 +47,79 @@ json ValueToJson(const google::protobuf::Value& value) {
   return nullptr;
 }
 
-// A message in the protobuf JSON mapping, as a JSON tree.
-std::optional<json> MessageToJson(const google::protobuf::Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  std::string text;
-  if (!google::protobuf::util::MessageToJsonString(message, &text, options).ok()) {
-    return std::nullopt;
+// The messages below are converted field by field rather than with protobuf's JSON printer, which
+// serializes to binary and re-parses through a type resolver: measured at ~60 of the ~100 µs a
+// record took (bench/observability/decision_log_bench). Every field is always written, so the
+// record's shape is stable; durations and timestamps read as in the protobuf JSON mapping.
+
+// "1.5s", "0.000125s": seconds with 0, 3, 6 or 9 fractional digits, as protobuf writes them.
+std::string DurationToJson(const google::protobuf::Duration& duration) {
+  // Seconds and nanos share their sign in a valid Duration.
+  const bool negative = duration.seconds() < 0 || duration.nanos() < 0;
+  const int64_t seconds = negative ? -duration.seconds() : duration.seconds();
+  const int32_t fraction = negative ? -duration.nanos() : duration.nanos();
+  std::string text = negative ? "-" : "";
+  absl::StrAppend(&text, seconds);
+  if (fraction != 0) {
+    std::string digits = absl::StrFormat("%09d", fraction);
+    while (digits.size() > 3 && digits.compare(digits.size() - 3, 3, "000") == 0) {
+      digits.resize(digits.size() - 3);
+    }
+    absl::StrAppend(&text, ".", digits);
   }
-  json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return std::nullopt;
-  return parsed;
+  return text + "s";
 }
 
-// Copies `keys` of `from` (those present: proto JSON omits default values) into `to`.
-void CopyFields(const json& from, const std::vector<const char*>& keys, json& to) {
-  for (const char* key : keys) {
-    auto it = from.find(key);
-    if (it != from.end()) to[key] = *it;
+std::string TimeToJson(absl::Time time) {
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", time, absl::UTCTimeZone());
+}
+
+std::string TimestampToJson(const google::protobuf::Timestamp& timestamp) {
+  return TimeToJson(absl::FromUnixSeconds(timestamp.seconds()) +
+                    absl::Nanoseconds(timestamp.nanos()));
+}
+
+json LimitsToJson(const evaluate::v1::Limits& limits) {
+  return {{"timeout_ms", limits.timeout_ms()},
+          {"memory_bytes", limits.memory_bytes()},
+          {"max_connector_calls", limits.max_connector_calls()},
+          {"max_log_bytes", limits.max_log_bytes()},
+          {"max_output_bytes", limits.max_output_bytes()}};
+}
+
+json LogsToJson(const google::protobuf::RepeatedPtrField<evaluate::v1::LogEntry>& logs) {
+  json array = json::array();
+  for (const evaluate::v1::LogEntry& entry : logs) {
+    array.push_back({{"level", evaluate::v1::LogEntry::Level_Name(entry.level())},
+                     {"message", entry.message()},
+                     {"time", TimestampToJson(entry.time())}});
   }
+  return array;
+}
+
+json ConnectorCallsToJson(
+    const google::protobuf::RepeatedPtrField<evaluate::v1::ConnectorCall>& calls) {
+  json array = json::array();
+  for (const evaluate::v1::ConnectorCall& call : calls) {
+    array.push_back({{"connector", call.connector()},
+                     {"operation", call.operation()},
+                     {"params", StructToJson(call.params())},
+                     {"http_status", call.http_status()},
+                     {"duration", DurationToJson(call.duration())},
+                     {"attempts", call.attempts()},
+                     {"from_cache", call.from_cache()},
+                     {"error_reason", call.error_reason()},
+                     {"response", ValueToJson(call.response())}});
+  }
+  return array;
+}
+
+json UsageToJson(const evaluate::v1::Usage& usage) {
+  return {{"wall_time", DurationToJson(usage.wall_time())},
+          {"engine_time", DurationToJson(usage.engine_time())},
+          {"peak_heap_bytes", usage.peak_heap_bytes()},
+          {"compile_cache_hit", usage.compile_cache_hit()},
+          {"connector_calls", usage.connector_calls()}};
 }
 
 }  // namespace
@@ -80,7 +134,7 @@ absl::StatusOr<std::string> DecisionRecordToJson(const DecisionRecord& record,
   json out = json::object();
   out["schema"] = kDecisionRecordSchema;
   out["decision_id"] = record.decision_id;
-  out["time"] = absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", record.time, absl::UTCTimeZone());
+  out["time"] = TimeToJson(record.time);
   out["caller"] = record.caller;
   json labels = json::object();
   for (const auto& [key, value] : request.labels()) labels[key] = value;
@@ -94,31 +148,34 @@ absl::StatusOr<std::string> DecisionRecordToJson(const DecisionRecord& record,
   out["code_sha256"] = Sha256Hex(request.code());
   out["connectors"] = json(std::vector<std::string>(request.connectors().begin(),
                                                     request.connectors().end()));
-  if (std::optional<json> limits = MessageToJson(request.limits())) out["limits"] = *limits;
+  out["limits"] = LimitsToJson(request.limits());
 
   json input = StructToJson(request.input());
   out["masked"] = mask.Apply(input);
   out["input"] = std::move(input);
 
-  const google::protobuf::Message& outcome =
-      record.response != nullptr ? static_cast<const google::protobuf::Message&>(*record.response)
-                                 : *record.error;
-  std::optional<json> fields = MessageToJson(outcome);
   if (record.response != nullptr) {
+    const evaluate::v1::EvaluateCodeResponse& response = *record.response;
     out["outcome"] = "OK";
-    out["result"] = ValueToJson(record.response->result());
+    out["result"] = ValueToJson(response.result());
+    if (response.has_decision()) {
+      out["decision"] = {
+          {"outcome", evaluate::v1::Decision::Outcome_Name(response.decision().outcome())},
+          {"reasons", std::vector<std::string>(response.decision().reasons().begin(),
+                                               response.decision().reasons().end())}};
+    }
+    out["logs"] = LogsToJson(response.logs());
+    out["connector_calls"] = ConnectorCallsToJson(response.connector_calls());
+    out["usage"] = UsageToJson(response.usage());
   } else {
-    out["outcome"] = record.error->reason();
-    json error = json::object();
-    if (fields) CopyFields(*fields, {"reason", "message", "field", "line", "column", "stack"}, error);
-    error["reason"] = record.error->reason();
-    out["error"] = std::move(error);
-  }
-  if (fields) {
-    CopyFields(*fields, {"decision", "logs", "connector_calls", "usage"}, out);
-  } else {
-    // Never drop the record for a part that will not print: say so in it.
-    out["record_error"] = "logs, connector_calls and usage could not be converted to JSON";
+    const evaluate::v1::EvaluationError& error = *record.error;
+    out["outcome"] = error.reason();
+    out["error"] = {{"reason", error.reason()}, {"message", error.message()},
+                    {"field", error.field()},   {"line", error.line()},
+                    {"column", error.column()}, {"stack", error.stack()}};
+    out["logs"] = LogsToJson(error.logs());
+    out["connector_calls"] = ConnectorCallsToJson(error.connector_calls());
+    out["usage"] = UsageToJson(error.usage());
   }
   return out.dump(/*indent=*/-1, /*indent_char=*/' ', /*ensure_ascii=*/false,
                   json::error_handler_t::replace);

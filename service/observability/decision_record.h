@@ -37,8 +37,10 @@ struct DecisionRecord {
 //   limits (as requested), input (masked by `mask`), masked (the paths masked), outcome ("OK" or
 //   the ErrorInfo reason), result and decision (success), error {reason, message, field, line,
 //   column, stack} (failure), logs, connector_calls (responses included, for replay), usage.
-// Messages use the protobuf JSON mapping with proto field names (so 64-bit integers are strings
-// and durations "0.000125s"). The input is copied before masking: `*record.request` is unchanged.
+// Every field is written, defaults included, under its proto field name; enums by name, 64-bit
+// integers as numbers, durations and timestamps as in the protobuf JSON mapping ("0.000125s",
+// RFC 3339). Input numbers that are NaN or infinite (possible in a binary request) become null.
+// The input is copied before masking: `*record.request` is unchanged.
 // @return kInvalidArgument if `request` is null or not exactly one of response / error is set.
 absl::StatusOr<std::string> DecisionRecordToJson(const DecisionRecord& record,
                                                  const InputMask& mask);

@@ -145,7 +145,10 @@ TEST(DecisionRecordTest, ASuccessfulEvaluationIsRecordedCompletely) {
   EXPECT_EQ(record["connector_calls"][0]["http_status"], 200);
   EXPECT_EQ(record["connector_calls"][0]["response"]["score"], 0.12);
   EXPECT_EQ(record["usage"]["wall_time"], "0.003s");
-  EXPECT_EQ(record["usage"]["peak_heap_bytes"], "123456");  // proto JSON: 64-bit as a string
+  EXPECT_EQ(record["usage"]["peak_heap_bytes"], 123456);
+  EXPECT_EQ(record["connector_calls"][0]["duration"], "0.120s");
+  EXPECT_EQ(record["connector_calls"][0]["error_reason"], "");  // every field, defaults too
+  EXPECT_EQ(record["logs"][0]["time"], "2026-09-21T14:13:20.000000Z");
   EXPECT_EQ(record["usage"]["compile_cache_hit"], true);
 }
 
@@ -167,6 +170,7 @@ TEST(DecisionRecordTest, AFailedEvaluationRecordsTheReasonLogsAndUsage) {
   EXPECT_EQ(record["error"]["reason"], "SCRIPT_RUNTIME_ERROR");
   EXPECT_EQ(record["error"]["line"], 3);
   EXPECT_EQ(record["error"]["stack"], "at line 3");
+  EXPECT_EQ(record["error"]["field"], "");
   EXPECT_THAT(record["error"]["message"].get<std::string>(), HasSubstr("TypeError"));
   EXPECT_EQ(record["logs"][0]["message"], "before the throw");
   EXPECT_EQ(record["usage"]["wall_time"], "0.000500s");
