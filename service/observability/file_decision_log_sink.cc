@@ -45,6 +45,7 @@ int WriteAll(int fd, const char* data, size_t size) {
   return 0;
 }
 
+// Thread-safe: Append only queues under mu_; the file and its counters belong to the writer thread.
 class FileDecisionLogSink final : public DecisionLogSink {
  public:
   FileDecisionLogSink(const FileSinkOptions& options, const TimeSource& time_source)

@@ -71,6 +71,8 @@ const char* BreakerStateName(BreakerState state) {
   return "closed";
 }
 
+// Thread-safe: prometheus-cpp metrics are atomic and Family::Add locks; the maps below are
+// written only by the constructor.
 class PrometheusMetricsImpl final : public PrometheusMetrics {
  public:
   explicit PrometheusMetricsImpl(ConnectorLabelSet connectors)

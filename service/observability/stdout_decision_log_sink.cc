@@ -12,6 +12,7 @@
 namespace evaluatecode::service::observability {
 namespace {
 
+// Thread-safe: writes are serialized by spdlog's console mutex.
 class StdoutDecisionLogSink final : public DecisionLogSink {
  public:
   explicit StdoutDecisionLogSink(FILE* stream) : stream_(stream) {}
