@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace evaluatecode::sandbox {
 
@@ -15,6 +16,12 @@ struct CompiledScript {
   std::string bytecode;
   // Number of lines in the source, to clamp positions the engine reports past the end.
   int source_lines = 0;
+  // Set when the source was transpiled: line n of the compiled code came from the author's line
+  // original_lines[n] (0 = none). Empty when the source ran as written.
+  std::vector<int> original_lines;
+  // True when the script needs the ES2015+ runtime (Promise, Map, …): it was transpiled, or its
+  // bytecode names one of the runtime's globals or methods.
+  bool needs_runtime = false;
 };
 
 }  // namespace evaluatecode::sandbox

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +18,15 @@ namespace {
 // header shares the first line, so line numbers in the body are the author's own.
 constexpr char kWrapperHead[] = "function (input) {";
 constexpr char kWrapperTail[] = "\n}";
+// Transpiled code defines `__script`, an async function of the same body.
+constexpr char kTranspiledTail[] = "\nreturn __script(input);\n}";
+
+// Globals and methods the ES2015+ runtime (core-js) provides and Duktape lacks. Bytecode that names
+// one of them runs in a heap with the runtime; a false positive only costs a heavier heap.
+constexpr const char* kRuntimeNames[] = {
+    "Promise", "Map",     "Set",        "WeakMap", "WeakSet",  "includes", "entries",
+    "values",  "from",    "fromEntries", "find",   "findIndex", "padStart", "padEnd",
+    "flat",    "flatMap", "trimStart",  "trimEnd", "allSettled", "queueMicrotask"};
 
 struct CompileCall {
   const std::string* wrapped_source;
@@ -37,26 +47,79 @@ int CountLines(absl::string_view source) {
   return 1 + static_cast<int>(std::count(source.begin(), source.end(), '\n'));
 }
 
+bool NamesRuntime(const std::string& bytecode) {
+  for (const char* name : kRuntimeNames) {
+    if (bytecode.find(name) != std::string::npos) return true;
+  }
+  return false;
+}
+
 class DuktapeCompiler final : public Compiler {
  public:
-  DuktapeCompiler(const CompilerOptions& options, const TimeSource& time_source)
-      : options_(options), time_source_(time_source) {}
+  DuktapeCompiler(const CompilerOptions& options, const TimeSource& time_source,
+                  Transpiler* transpiler)
+      : options_(options), time_source_(time_source), transpiler_(transpiler) {}
 
   // Compiler
   absl::StatusOr<CompileResult> Compile(absl::string_view source) const override {
+    const int source_lines = CountLines(source);
+    auto script = std::make_shared<CompiledScript>();
+    script->source_lines = source_lines;
+    std::optional<Diagnostic> failure;
+    absl::Status status = CompileWrapped(absl::StrCat(kWrapperHead, source, kWrapperTail),
+                                         script.get(), &failure);
+    if (!status.ok()) return status;
+    CompileResult result;
+    if (!failure.has_value()) {
+      if (transpiler_ != nullptr) {
+        absl::StatusOr<std::vector<Diagnostic>> structure = transpiler_->Check(source);
+        if (!structure.ok()) return structure.status();
+        result.diagnostics = *std::move(structure);
+        if (!result.diagnostics.empty()) return result;
+      }
+      script->needs_runtime = NamesRuntime(script->bytecode);
+      result.script = std::move(script);
+      return result;
+    }
+    // Not ECMAScript 5.1 as written: modern JavaScript or TypeScript, or a real syntax error, which
+    // the transpiler reports better (with a column).
+    if (transpiler_ == nullptr || failure->message.rfind("SyntaxError", 0) != 0) {
+      failure->line = std::min(failure->line, source_lines);
+      result.diagnostics.push_back(*std::move(failure));
+      return result;
+    }
+    absl::StatusOr<TranspileOutput> lowered = transpiler_->Transpile(source);
+    if (!lowered.ok()) return lowered.status();
+    result.diagnostics = lowered->diagnostics;
+    if (lowered->javascript.empty()) return result;
+    failure.reset();
+    status = CompileWrapped(absl::StrCat(kWrapperHead, lowered->javascript, kTranspiledTail),
+                            script.get(), &failure);
+    if (!status.ok()) return status;
+    if (failure.has_value()) {
+      failure->message = absl::StrCat("the transpiled script did not compile: ", failure->message);
+      failure->line = 0;
+      result.diagnostics.push_back(*std::move(failure));
+      return result;
+    }
+    script->original_lines = std::move(lowered->original_lines);
+    script->needs_runtime = true;
+    result.script = std::move(script);
+    return result;
+  }
+
+ private:
+  // Compiles `wrapped` into `script`'s bytecode, or says why it did not compile in `failure`.
+  absl::Status CompileWrapped(const std::string& wrapped, CompiledScript* script,
+                              std::optional<Diagnostic>* failure) const {
     absl::StatusOr<std::unique_ptr<DuktapeHeap>> heap =
         DuktapeHeap::Create(options_.memory_bytes, time_source_);
     if (!heap.ok()) return heap.status();
     duk_context* ctx = (*heap)->context();
-    const int source_lines = CountLines(source);
-    const std::string wrapped = absl::StrCat(kWrapperHead, source, kWrapperTail);
     CompileCall call{&wrapped};
-
     (*heap)->Arm(time_source_.Now() + options_.timeout, nullptr);
     const duk_int_t status = duk_safe_call(ctx, CompileAndDump, &call, 0, 1);
     (*heap)->Disarm();
-
-    CompileResult result;
     if (status != DUK_EXEC_SUCCESS) {
       Diagnostic diagnostic;
       if ((*heap)->stop_cause() != DuktapeHeap::StopCause::kNone) {
@@ -68,33 +131,30 @@ class DuktapeCompiler final : public Compiler {
       } else {
         ThrownError error = ReadThrownError(ctx);
         diagnostic.message = std::move(error.message);
-        diagnostic.line = std::min(error.line, source_lines);
+        diagnostic.line = error.line;
       }
-      result.diagnostics.push_back(std::move(diagnostic));
-      return result;
+      *failure = std::move(diagnostic);
+      return absl::OkStatus();
     }
-
-    auto script = std::make_shared<CompiledScript>();
     static std::atomic<uint64_t> next_id{1};
     script->id = next_id.fetch_add(1, std::memory_order_relaxed);
-    script->source_lines = source_lines;
     duk_size_t size = 0;
     const void* bytecode = duk_get_buffer_data(ctx, -1, &size);
     script->bytecode.assign(static_cast<const char*>(bytecode), size);
-    result.script = std::move(script);
-    return result;
+    return absl::OkStatus();
   }
 
- private:
   const CompilerOptions options_;
   const TimeSource& time_source_;
+  Transpiler* const transpiler_;
 };
 
 }  // namespace
 
 std::unique_ptr<Compiler> NewDuktapeCompiler(const CompilerOptions& options,
-                                             const TimeSource& time_source) {
-  return std::make_unique<DuktapeCompiler>(options, time_source);
+                                             const TimeSource& time_source,
+                                             Transpiler* transpiler) {
+  return std::make_unique<DuktapeCompiler>(options, time_source, transpiler);
 }
 
 }  // namespace evaluatecode::sandbox

@@ -6,6 +6,8 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "sandbox/console.h"
 #include "sandbox/thrown_error.h"
@@ -26,6 +28,7 @@ struct Run {
   ValueBridge* bridge = nullptr;
   google::protobuf::Value* result = nullptr;
   bool result_invalid = false;
+  bool unsettled = false;
 };
 
 duk_ret_t RunScript(duk_context* ctx, void* udata) {
@@ -38,6 +41,14 @@ duk_ret_t RunScript(duk_context* ctx, void* udata) {
     duk_push_object(ctx);
   }
   duk_call(ctx, 1);
+  if (run->heap->has_runtime()) {
+    // An async script returns a promise: run its jobs until it settles (a rejection is thrown).
+    run->heap->DrainJobs();
+    if (!run->heap->SettleTop()) {
+      run->unsettled = true;
+      return 0;
+    }
+  }
   run->result_invalid = !run->bridge->ToProto(ctx, -1, run->request->limits.max_output_bytes,
                                               run->result);
   return 0;
@@ -53,7 +64,7 @@ class DuktapeEngine final : public Engine {
   explicit DuktapeEngine(const EngineOptions& options)
       : options_(options),
         time_source_(*options.time_source),
-        pool_(options.pool, time_source_, options.connectors) {}
+        pool_(options.pool, time_source_, options.connectors, options.runtime) {}
 
   // Engine
   absl::StatusOr<EvaluationResult> Evaluate(const CompiledScript& script,
@@ -61,8 +72,8 @@ class DuktapeEngine final : public Engine {
     EvaluationResult out;
     const absl::Time start = time_source_.Now();
     absl::StatusOr<std::unique_ptr<WarmHeap>> heap =
-        options_.reuse_heaps ? pool_.Acquire(request.partition)
-                             : WarmHeap::Create(time_source_, options_.connectors);
+        options_.reuse_heaps ? pool_.Acquire(request.partition, script.needs_runtime)
+                             : pool_.CreateHeap(script.needs_runtime);
     if (!heap.ok()) return heap.status();
     WarmHeap& warm = **heap;
     out.reused_heap = warm.uses() > 0;
@@ -79,6 +90,10 @@ class DuktapeEngine final : public Engine {
     const duk_int_t status = duk_safe_call(ctx, RunScript, &run, 0, 1);
     if (status != DUK_EXEC_SUCCESS) {
       out.error = DescribeFailure(raw, script);
+    } else if (run.unsettled) {
+      out.error = ScriptError{ScriptError::Kind::kUnsettledPromise,
+                              "the script's promise never settled: it awaits something that "
+                              "nothing will ever resolve"};
     } else if (run.result_invalid) {
       out.error = ScriptError{ScriptError::Kind::kResultInvalid, bridge.invalid_reason()};
     }
@@ -119,9 +134,51 @@ class DuktapeEngine final : public Engine {
                                                       : ScriptError::Kind::kConnectorError,
                       std::move(thrown.message)};
     error.connector_reason = std::move(thrown.connector_reason);
-    error.line = std::min(thrown.line, script.source_lines);
-    error.stack = std::move(thrown.stack);
+    // The innermost frame in the script is where it failed; `lineNumber` is the fallback (a value
+    // thrown from native code, such as a rejection re-thrown by SettleTop, may carry none).
+    const int innermost = InnermostScriptLine(thrown.stack);
+    error.line = OriginalLine(script, innermost > 0 ? innermost : thrown.line);
+    error.stack = OriginalStack(script, thrown.stack);
     return error;
+  }
+
+  static constexpr absl::string_view kFrameMarker = "(script:";
+
+  // The line of the first "(script:N)" frame of `stack`, 0 if none.
+  static int InnermostScriptLine(absl::string_view stack) {
+    const size_t found = stack.find(kFrameMarker);
+    if (found == absl::string_view::npos) return 0;
+    const size_t digits = found + kFrameMarker.size();
+    size_t end = digits;
+    while (end < stack.size() && absl::ascii_isdigit(stack[end])) ++end;
+    int line = 0;
+    absl::SimpleAtoi(stack.substr(digits, end - digits), &line);
+    return line;
+  }
+
+  // The author's line for a line of the compiled code (transpiled code maps through its map).
+  static int OriginalLine(const CompiledScript& script, int line) {
+    if (script.original_lines.empty()) return std::min(line, script.source_lines);
+    if (line <= 0 || line >= static_cast<int>(script.original_lines.size())) return 0;
+    return script.original_lines[line];
+  }
+
+  // The stack with each "(script:N)" frame position mapped to the author's line.
+  static std::string OriginalStack(const CompiledScript& script, const std::string& stack) {
+    if (script.original_lines.empty()) return stack;
+    const absl::string_view text(stack);
+    std::string mapped;
+    size_t at = 0;
+    for (size_t found; (found = text.find(kFrameMarker, at)) != absl::string_view::npos;) {
+      const size_t digits = found + kFrameMarker.size();
+      const absl::string_view rest = text.substr(found);
+      absl::StrAppend(&mapped, text.substr(at, digits - at),
+                      OriginalLine(script, InnermostScriptLine(rest)));
+      at = digits;
+      while (at < text.size() && absl::ascii_isdigit(text[at])) ++at;
+    }
+    absl::StrAppend(&mapped, text.substr(at));
+    return mapped;
   }
 
   const EngineOptions options_;

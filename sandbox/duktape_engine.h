@@ -8,6 +8,7 @@
 #include "sandbox/connector_host.h"
 #include "sandbox/engine.h"
 #include "sandbox/heap_pool.h"
+#include "sandbox/script_runtime.h"
 
 namespace evaluatecode::sandbox {
 
@@ -22,6 +23,8 @@ struct EngineOptions {
   size_t gc_threshold_bytes = 1 << 20;
   // The connectors scripts see as `connectors.<name>.<operation>`.
   std::vector<ConnectorCatalogEntry> connectors;
+  // The ES2015+ runtime for scripts that need it (CompiledScript::needs_runtime); may be null.
+  std::shared_ptr<const ScriptRuntime> runtime;
 };
 
 // An Engine that runs each evaluation in a prepared Duktape heap (strict mode, frozen built-ins and

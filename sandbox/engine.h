@@ -59,6 +59,7 @@ struct ScriptError {
     kCrashed,        // the worker process running it died (a native crash or fatal error)
     kQuarantined,    // refused: this code crashed workers repeatedly
     kConnectorError,  // a connector call failed and the script did not catch it
+    kUnsettledPromise,  // the script's promise was still pending with nothing left to run
   };
   Kind kind = Kind::kRuntimeError;
   std::string message;

@@ -4,10 +4,25 @@
 
 namespace evaluatecode::sandbox {
 
-absl::StatusOr<std::unique_ptr<WarmHeap>> HeapPool::Acquire(const std::string& partition) {
+namespace {
+
+// Heaps with and without the runtime are kept apart: one partition key each.
+std::string PoolKey(const std::string& partition, bool with_runtime) {
+  return with_runtime ? partition + '\x01' : partition;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<WarmHeap>> HeapPool::CreateHeap(bool with_runtime) const {
+  return WarmHeap::Create(time_source_, catalog_,
+                          with_runtime && runtime_ != nullptr ? &runtime_->core_js : nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<WarmHeap>> HeapPool::Acquire(const std::string& partition,
+                                                            bool with_runtime) {
   {
     absl::MutexLock lock(&mu_);
-    auto found = idle_.find(partition);
+    auto found = idle_.find(PoolKey(partition, with_runtime));
     if (found != idle_.end() && !found->second.empty()) {
       std::unique_ptr<WarmHeap> heap = std::move(found->second.back());
       found->second.pop_back();
@@ -16,16 +31,17 @@ absl::StatusOr<std::unique_ptr<WarmHeap>> HeapPool::Acquire(const std::string& p
       return heap;
     }
   }
-  return WarmHeap::Create(time_source_, catalog_);
+  return CreateHeap(with_runtime);
 }
 
 void HeapPool::Release(const std::string& partition, std::unique_ptr<WarmHeap> heap) {
   if (heap->uses() >= options_.max_uses_per_heap) return;
+  const std::string key = PoolKey(partition, heap->has_runtime());
   absl::MutexLock lock(&mu_);
-  std::vector<std::unique_ptr<WarmHeap>>& heaps = idle_[partition];
+  std::vector<std::unique_ptr<WarmHeap>>& heaps = idle_[key];
   if (static_cast<int>(heaps.size()) >= options_.max_idle_per_partition ||
       idle_total_ >= options_.max_idle_total) {
-    if (heaps.empty()) idle_.erase(partition);
+    if (heaps.empty()) idle_.erase(key);
     return;  // the heap is destroyed outside the lock, when `heap` goes out of scope
   }
   heaps.push_back(std::move(heap));

@@ -11,9 +11,10 @@ namespace {
 
 class InProcessSandbox final : public Sandbox {
  public:
-  InProcessSandbox(std::unique_ptr<Compiler> compiler, size_t cache_entries,
-                   std::unique_ptr<Engine> engine)
-      : compiler_(std::move(compiler)),
+  InProcessSandbox(std::unique_ptr<Transpiler> transpiler, std::unique_ptr<Compiler> compiler,
+                   size_t cache_entries, std::unique_ptr<Engine> engine)
+      : transpiler_(std::move(transpiler)),
+        compiler_(std::move(compiler)),
         cache_(*compiler_, cache_entries),
         engine_(std::move(engine)) {}
 
@@ -56,6 +57,7 @@ class InProcessSandbox final : public Sandbox {
     return lookup->compiled;
   }
 
+  std::unique_ptr<Transpiler> transpiler_;
   std::unique_ptr<Compiler> compiler_;
   ScriptCache cache_;
   std::unique_ptr<Engine> engine_;
@@ -70,9 +72,22 @@ absl::StatusOr<std::unique_ptr<Sandbox>> NewInProcessSandbox(
   }
   absl::StatusOr<std::unique_ptr<Engine>> engine = NewDuktapeEngine(options.engine);
   if (!engine.ok()) return engine.status();
-  return std::make_unique<InProcessSandbox>(
-      NewDuktapeCompiler(options.compiler, *options.engine.time_source),
-      options.compile_cache_entries, *std::move(engine));
+  std::unique_ptr<Transpiler> transpiler;
+  if (options.engine.runtime != nullptr) {
+    TranspilerOptions transpiler_options;
+    transpiler_options.runtime = options.engine.runtime;
+    transpiler_options.time_source = options.engine.time_source;
+    transpiler_options.timeout = options.compiler.timeout;
+    transpiler = NewTypeScriptTranspiler(transpiler_options);
+    if (options.preload_transpiler) {
+      absl::Status loaded = transpiler->Load();
+      if (!loaded.ok()) return loaded;
+    }
+  }
+  std::unique_ptr<Compiler> compiler =
+      NewDuktapeCompiler(options.compiler, *options.engine.time_source, transpiler.get());
+  return std::make_unique<InProcessSandbox>(std::move(transpiler), std::move(compiler),
+                                            options.compile_cache_entries, *std::move(engine));
 }
 
 }  // namespace evaluatecode::sandbox

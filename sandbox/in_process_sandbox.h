@@ -12,8 +12,12 @@ namespace evaluatecode::sandbox {
 
 struct InProcessSandboxOptions {
   CompilerOptions compiler;
-  EngineOptions engine;  // engine.time_source is required
+  // engine.time_source is required; with engine.runtime set, modern JavaScript and TypeScript are
+  // transpiled (by TypeScript's compiler, from the same runtime) and get the ES2015+ built-ins.
+  EngineOptions engine;
   size_t compile_cache_entries = 1024;
+  // Load TypeScript's compiler now (about a second) instead of on the first compile.
+  bool preload_transpiler = false;
 };
 
 // Compiles through a ScriptCache and runs in this process's Duktape heaps: what a worker process

@@ -18,6 +18,66 @@ constexpr const char* kRemovedGlobals[] = {"Duktape", "CBOR", "require", "print"
 // Hidden stash keys (the \xff prefix makes them Duktape-internal symbols scripts cannot name).
 constexpr char kDeepFreezeKey[] = "\xff" "deepFreeze";
 constexpr char kFunctionsKey[] = "\xff" "functions";
+constexpr char kDrainJobsKey[] = "\xff" "drainJobs";
+constexpr char kSettledStateKey[] = "\xff" "settledState";
+constexpr char kSettledValueKey[] = "\xff" "settledValue";
+
+// Before core-js: the job queues its Promise uses (it prefers a global queueMicrotask, and needs
+// setTimeout for its unhandled-rejection check). Timers do not wait: once no microtask is left, the
+// timer with the smallest delay (then the oldest) runs, so code that awaits a delay completes in
+// order within the evaluation's own deadline. The queues are private to the closure and always
+// empty between evaluations (drained; a heap where a job threw is discarded). Returns the drain
+// function, kept in the hidden stash.
+constexpr char kJobQueueSource[] = R"js(
+(function (global) {
+  var jobs = [], timers = [], nextTimer = 1;
+  function define(name, fn) {
+    Object.defineProperty(global, name,
+                          {value: fn, writable: true, enumerable: false, configurable: true});
+  }
+  function needFunction(fn, name) {
+    if (typeof fn !== 'function') throw new TypeError(name + ' needs a function');
+  }
+  define('queueMicrotask', function queueMicrotask(job) {
+    needFunction(job, 'queueMicrotask');
+    jobs.push(job);
+  });
+  define('setTimeout', function setTimeout(fn, delay) {
+    needFunction(fn, 'setTimeout');
+    var args = Array.prototype.slice.call(arguments, 2), id = nextTimer++;
+    timers.push({id: id, delay: Math.max(0, Number(delay) || 0), run: function () {
+      fn.apply(undefined, args);
+    }});
+    return id;
+  });
+  define('clearTimeout', function clearTimeout(id) {
+    timers = timers.filter(function (t) { return t.id !== id; });
+  });
+  return function drainJobs() {
+    for (;;) {
+      while (jobs.length > 0) jobs.shift()();
+      if (timers.length === 0) return;
+      var next = 0;
+      for (var i = 1; i < timers.length; i++) {
+        if (timers[i].delay < timers[next].delay) next = i;
+      }
+      timers.splice(next, 1)[0].run();
+    }
+  };
+})(this)
+)js";
+
+enum SettledState { kPending = 0, kFulfilled = 1, kRejected = 2 };
+
+// The callbacks SettleTop passes to `then`: record how the promise settled (magic) and the value.
+duk_ret_t OnSettled(duk_context* ctx) {
+  duk_push_global_stash(ctx);
+  duk_push_int(ctx, duk_get_current_magic(ctx));
+  duk_put_prop_string(ctx, -2, kSettledStateKey);
+  duk_dup(ctx, 0);
+  duk_put_prop_string(ctx, -2, kSettledValueKey);
+  return 0;
+}
 
 // Our own, trusted code, run once per heap before any script: returns a function that freezes an
 // object and everything reachable from it through properties (values and accessors, symbol keys
@@ -78,12 +138,28 @@ constexpr char kDeepFreezeSource[] = R"js(
 })(this)
 )js";
 
+struct PrepareCall {
+  const std::vector<ConnectorCatalogEntry>* catalog;
+  const std::string* core_js;
+};
+
 duk_ret_t Prepare(duk_context* ctx, void* udata) {
+  const auto* call = static_cast<const PrepareCall*>(udata);
   duk_push_global_object(ctx);
   for (const char* name : kRemovedGlobals) duk_del_prop_string(ctx, -1, name);
   duk_pop(ctx);
   Console::Install(ctx);
-  InstallConnectors(ctx, *static_cast<const std::vector<ConnectorCatalogEntry>*>(udata));
+  InstallConnectors(ctx, *call->catalog);
+  if (call->core_js != nullptr) {
+    duk_push_global_stash(ctx);
+    duk_eval_string(ctx, kJobQueueSource);
+    duk_put_prop_string(ctx, -2, kDrainJobsKey);
+    duk_pop(ctx);
+    duk_push_string(ctx, "runtime");
+    duk_compile_lstring_filename(ctx, 0, call->core_js->data(), call->core_js->size());
+    duk_call(ctx, 0);
+    duk_pop(ctx);
+  }
 
   duk_push_global_stash(ctx);
   duk_eval_string(ctx, kDeepFreezeSource);
@@ -101,13 +177,15 @@ duk_ret_t Prepare(duk_context* ctx, void* udata) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<WarmHeap>> WarmHeap::Create(
-    const TimeSource& time_source, const std::vector<ConnectorCatalogEntry>& catalog) {
+    const TimeSource& time_source, const std::vector<ConnectorCatalogEntry>& catalog,
+    const std::string* core_js) {
   absl::StatusOr<std::unique_ptr<DuktapeHeap>> heap =
       DuktapeHeap::Create(std::numeric_limits<size_t>::max(), time_source);
   if (!heap.ok()) return heap.status();
   std::unique_ptr<WarmHeap> warm(new WarmHeap(*std::move(heap)));
-  auto* catalog_udata = const_cast<std::vector<ConnectorCatalogEntry>*>(&catalog);
-  if (duk_safe_call(warm->context(), Prepare, catalog_udata, 0, 1) != DUK_EXEC_SUCCESS) {
+  PrepareCall call{&catalog, core_js};
+  warm->has_runtime_ = core_js != nullptr;
+  if (duk_safe_call(warm->context(), Prepare, &call, 0, 1) != DUK_EXEC_SUCCESS) {
     return absl::InternalError(absl::StrCat("preparing a script heap failed: ",
                                             ReadThrownError(warm->context()).message));
   }
@@ -146,6 +224,54 @@ void WarmHeap::PushScriptFunction(const CompiledScript& script, const std::strin
   // [... stash functions fn]
   duk_replace(ctx, -3);
   duk_pop(ctx);
+}
+
+void WarmHeap::DrainJobs() {
+  if (!has_runtime_) return;
+  duk_context* ctx = context();
+  duk_push_global_stash(ctx);
+  duk_get_prop_string(ctx, -1, kDrainJobsKey);
+  duk_call(ctx, 0);
+  duk_pop_2(ctx);
+}
+
+bool WarmHeap::SettleTop() {
+  duk_context* ctx = context();
+  if (!duk_is_object(ctx, -1)) return true;
+  duk_get_prop_string(ctx, -1, "then");
+  if (!duk_is_function(ctx, -1)) {
+    duk_pop(ctx);
+    return true;
+  }
+  duk_push_global_stash(ctx);
+  duk_push_int(ctx, kPending);
+  duk_put_prop_string(ctx, -2, kSettledStateKey);
+  duk_pop(ctx);
+  // [... promise then] → promise.then(OnSettled(fulfilled), OnSettled(rejected))
+  duk_dup(ctx, -2);
+  duk_push_c_function(ctx, OnSettled, 1);
+  duk_set_magic(ctx, -1, kFulfilled);
+  duk_push_c_function(ctx, OnSettled, 1);
+  duk_set_magic(ctx, -1, kRejected);
+  duk_call_method(ctx, 2);
+  duk_pop(ctx);
+  DrainJobs();
+
+  duk_push_global_stash(ctx);
+  duk_get_prop_string(ctx, -1, kSettledStateKey);
+  const int state = duk_get_int(ctx, -1);
+  duk_pop(ctx);
+  if (state == kPending) {
+    duk_pop(ctx);
+    return false;
+  }
+  duk_get_prop_string(ctx, -1, kSettledValueKey);
+  duk_push_undefined(ctx);
+  duk_put_prop_string(ctx, -3, kSettledValueKey);  // drop the stash's reference
+  duk_remove(ctx, -2);                              // the stash
+  if (state == kRejected) duk_throw(ctx);
+  duk_replace(ctx, -2);
+  return true;
 }
 
 void WarmHeap::FinishUse(size_t gc_threshold_bytes) {

@@ -29,10 +29,22 @@ namespace evaluatecode::sandbox {
 // must be discarded, never reused: its state is not trusted any more. Thread-compatible.
 class WarmHeap {
  public:
-  // Creates and prepares a heap with a `connectors` object for `catalog`. `time_source` must
+  // Creates and prepares a heap with a `connectors` object for `catalog` and, when `core_js` is not
+  // null, the ES2015+ runtime (core-js, with a job queue the host drains). `time_source` must
   // outlive it.
   static absl::StatusOr<std::unique_ptr<WarmHeap>> Create(
-      const TimeSource& time_source, const std::vector<ConnectorCatalogEntry>& catalog = {});
+      const TimeSource& time_source, const std::vector<ConnectorCatalogEntry>& catalog = {},
+      const std::string* core_js = nullptr);
+
+  bool has_runtime() const { return has_runtime_; }
+
+  // Runs queued promise jobs until none is left. Call inside duk_safe_call; jobs may throw.
+  void DrainJobs();
+
+  // If the value on top of the stack is a thenable, waits for it by draining jobs and replaces it
+  // with its value; a rejection is thrown; returns false (value left as is) when it stays pending.
+  // Call inside duk_safe_call, only on heaps with the runtime.
+  bool SettleTop();
 
   DuktapeHeap& heap() { return *heap_; }
   duk_context* context() { return heap_->context(); }
@@ -59,6 +71,7 @@ class WarmHeap {
   std::unique_ptr<DuktapeHeap> heap_;
   size_t baseline_bytes_ = 0;
   int uses_ = 0;
+  bool has_runtime_ = false;
 };
 
 }  // namespace evaluatecode::sandbox

@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <deque>
+#include <thread>
 #include <variant>
 
 #include "absl/base/thread_annotations.h"
@@ -17,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "common/sha256.h"
 #include "sandbox/framed_channel.h"
 #include "sandbox/worker_messages.h"
@@ -34,10 +36,13 @@ constexpr int kWorkerChannelFd = 3;
 constexpr absl::Duration kCompileRoundTrip = absl::Seconds(30);
 
 struct Worker {
+  // kIdle and kBusy workers run; a kDead one waits for the restarter, which makes it kStarting
+  // while a replacement boots (loading the TypeScript compiler takes about a second).
+  enum class State { kIdle, kBusy, kDead, kStarting };
+  State state = State::kDead;
   pid_t pid = -1;
   int fd = -1;
   uint64_t next_id = 1;
-  bool busy = false;
 };
 
 std::string DescribeExit(int status) {
@@ -54,14 +59,27 @@ class WorkerSandboxImpl final : public WorkerSandbox {
       : options_(options), time_source_(*options.time_source), workers_(options.workers) {}
 
   ~WorkerSandboxImpl() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    if (restarter_.joinable()) restarter_.join();
     for (Worker& worker : workers_) Stop(worker);
   }
 
+  // Starts every worker (in parallel: each boots on its own), then the restarter.
   absl::Status StartAll() {
     for (Worker& worker : workers_) {
-      absl::Status started = Start(worker);
-      if (!started.ok()) return started;
+      absl::Status spawned = Spawn(worker);
+      if (!spawned.ok()) return spawned;
     }
+    for (Worker& worker : workers_) {
+      absl::Status ready = AwaitReady(worker);
+      if (!ready.ok()) return ready;
+      absl::MutexLock lock(&mu_);
+      worker.state = Worker::State::kIdle;
+    }
+    restarter_ = std::thread([this] { RestartDeadWorkers(); });
     return absl::OkStatus();
   }
 
@@ -118,9 +136,18 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   Outcome RoundTrip(const ipc::ToWorker& request_template, absl::Time deadline,
                     const Cancellation* cancellation, ConnectorHost* connector_host,
                     const std::string& sha) {
-    std::variant<Worker*, ScriptError> acquired = Acquire(deadline, cancellation);
-    if (auto* error = std::get_if<ScriptError>(&acquired)) return *error;
-    Worker& worker = *std::get<Worker*>(acquired);
+    Worker* acquired_worker = nullptr;
+    for (;;) {
+      std::variant<Worker*, ScriptError> acquired = Acquire(deadline, cancellation);
+      if (auto* error = std::get_if<ScriptError>(&acquired)) return *error;
+      acquired_worker = std::get<Worker*>(acquired);
+      // A worker that died while idle (killed from outside, say) must not fail this evaluation:
+      // hand it to the restarter and take another.
+      if (IsAlive(*acquired_worker)) break;
+      Stop(*acquired_worker);
+      Release(*acquired_worker);
+    }
+    Worker& worker = *acquired_worker;
     Outcome outcome =
         Exchange(worker, request_template, deadline, cancellation, connector_host, sha);
     Release(worker);
@@ -131,10 +158,6 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   Outcome Exchange(Worker& worker, ipc::ToWorker request, absl::Time deadline,
                    const Cancellation* cancellation, ConnectorHost* connector_host,
                    const std::string& sha) {
-    if (worker.pid < 0) {
-      absl::Status started = Start(worker);
-      if (!started.ok()) return started;
-    }
     const uint64_t id = worker.next_id++;
     request.set_id(id);
     if (!WriteFrame(worker.fd, request).ok()) return Died(worker, sha);
@@ -194,6 +217,12 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     return answer;
   }
 
+  // An idle worker's channel has nothing to read unless the worker is gone (end of stream).
+  static bool IsAlive(const Worker& worker) {
+    pollfd poll_fd{worker.fd, POLLIN, 0};
+    return poll(&poll_fd, 1, 0) == 0;
+  }
+
   Outcome Killed(Worker& worker, const std::string& sha, bool cancelled) {
     Stop(worker);
     RecordFailure(sha, /*killed=*/true);
@@ -216,8 +245,8 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     absl::MutexLock lock(&mu_);
     for (;;) {
       for (Worker& worker : workers_) {
-        if (!worker.busy) {
-          worker.busy = true;
+        if (worker.state == Worker::State::kIdle) {
+          worker.state = Worker::State::kBusy;
           return &worker;
         }
       }
@@ -232,7 +261,7 @@ class WorkerSandboxImpl final : public WorkerSandbox {
       mu_.AwaitWithTimeout(absl::Condition(
                                +[](std::vector<Worker>* workers) {
                                  for (const Worker& w : *workers) {
-                                   if (!w.busy) return true;
+                                   if (w.state == Worker::State::kIdle) return true;
                                  }
                                  return false;
                                },
@@ -241,12 +270,47 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     }
   }
 
+  // Returns a worker after use; one that had to die is left to the restarter.
   void Release(Worker& worker) {
     absl::MutexLock lock(&mu_);
-    worker.busy = false;
+    worker.state = worker.pid < 0 ? Worker::State::kDead : Worker::State::kIdle;
   }
 
-  absl::Status Start(Worker& worker) {
+  // The restarter thread: replaces dead workers off the request path, so the evaluation that
+  // killed one is answered at once and others keep using the live workers meanwhile.
+  void RestartDeadWorkers() {
+    for (;;) {
+      Worker* dead = nullptr;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](WorkerSandboxImpl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+              if (self->stopping_) return true;
+              for (const Worker& w : self->workers_) {
+                if (w.state == Worker::State::kDead) return true;
+              }
+              return false;
+            },
+            this));
+        if (stopping_) return;
+        for (Worker& w : workers_) {
+          if (w.state == Worker::State::kDead) {
+            w.state = Worker::State::kStarting;
+            dead = &w;
+            break;
+          }
+        }
+      }
+      absl::Status started = Spawn(*dead);
+      if (started.ok()) started = AwaitReady(*dead);
+      absl::MutexLock lock(&mu_);
+      // A worker that cannot start is retried; the failure shows in the starts count not moving.
+      dead->state = started.ok() ? Worker::State::kIdle : Worker::State::kDead;
+      if (!started.ok()) mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Seconds(1));
+    }
+  }
+
+  absl::Status Spawn(Worker& worker) {
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
       return absl::UnavailableError(absl::StrCat("socketpair: ", std::strerror(errno)));
@@ -270,6 +334,11 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     }
     worker.pid = pid;
     worker.fd = fds[0];
+    return absl::OkStatus();
+  }
+
+  // Waits for a spawned worker's "ready" (it has loaded and locked itself down).
+  absl::Status AwaitReady(Worker& worker) {
     ipc::FromWorker ready;
     absl::Status status = ReadFrame(worker.fd, &ready, time_source_.Now() + options_.start_timeout);
     if (!status.ok()) {
@@ -282,11 +351,17 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     return absl::OkStatus();
   }
 
-  // Ends `worker` (if running) and says how it ended.
+  // Ends `worker` (if running) and says how it ended. A worker whose channel closed is normally
+  // exiting already: give it a moment to be reaped before killing it.
   std::string Stop(Worker& worker) {
     if (worker.pid < 0) return "not running";
     int status = 0;
-    pid_t reaped = waitpid(worker.pid, &status, WNOHANG);
+    pid_t reaped = 0;
+    for (int i = 0; i < 20 && (reaped = waitpid(worker.pid, &status, WNOHANG)) == 0; ++i) {
+      pollfd poll_fd{worker.fd, POLLIN, 0};
+      if (poll(&poll_fd, 1, 0) == 0) break;  // still open: it is alive, not exiting
+      absl::SleepFor(absl::Milliseconds(5));
+    }
     if (reaped == 0) {
       kill(worker.pid, SIGKILL);
       waitpid(worker.pid, &status, 0);
@@ -325,8 +400,11 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   const WorkerSandboxOptions options_;
   const TimeSource& time_source_;
   mutable absl::Mutex mu_;
-  // The vector never changes size; each Worker's pid/fd/next_id belong to whoever holds it busy.
+  // The vector never changes size. A Worker's state is guarded by mu_; its pid, fd and next_id
+  // belong to whoever moved it out of kIdle or kDead (a caller, or the restarter).
   std::vector<Worker> workers_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread restarter_;
   WorkerStats stats_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::deque<absl::Time>> failures_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> quarantined_until_ ABSL_GUARDED_BY(mu_);

@@ -160,7 +160,9 @@ absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
                {"isolation", &config->isolation},
                {"worker_binary", &config->worker_binary},
                {"worker_kill_grace_ms", Milliseconds{&config->worker_kill_grace}},
-               {"worker_address_space_bytes", &config->worker_address_space_bytes}},
+               {"worker_address_space_bytes", &config->worker_address_space_bytes},
+               {"core_js", &config->core_js_path},
+               {"typescript_js", &config->typescript_js_path}},
               {});
         }},
        {"limits",

@@ -54,6 +54,10 @@ struct ServerConfig {
   // before its worker is killed.
   absl::Duration worker_kill_grace = absl::Milliseconds(100);
   size_t worker_address_space_bytes = size_t{4} << 30;  // worker_address_space_bytes (RLIMIT_AS)
+  // core_js / typescript_js: the npm files of the script runtime (core-js-bundle's minified.js and
+  // typescript's lib/typescript.js); empty = the copies in the binary's Bazel runfiles.
+  std::string core_js_path;
+  std::string typescript_js_path;
 
   // limits: default: and limits: max:
   LimitValues default_limits{absl::Seconds(1), 32 << 20, 10, 64 << 10, 1 << 20};

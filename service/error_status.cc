@@ -23,6 +23,7 @@ grpc::StatusCode CodeForReason(ErrorReason reason) {
     case evaluate::v1::SCRIPT_SYNTAX_ERROR:
     case evaluate::v1::SCRIPT_RUNTIME_ERROR:
     case evaluate::v1::SCRIPT_RESULT_INVALID:
+    case evaluate::v1::SCRIPT_UNSETTLED_PROMISE:
       return grpc::StatusCode::INVALID_ARGUMENT;
     case evaluate::v1::SCRIPT_TIMEOUT:
       return grpc::StatusCode::DEADLINE_EXCEEDED;

@@ -78,6 +78,8 @@ EvaluationError ToError(const sandbox::ScriptError& script_error, const CallCont
       error.set_stack(script_error.stack);
       return error;
     }
+    case Kind::kUnsettledPromise:
+      return NewError(evaluate::v1::SCRIPT_UNSETTLED_PROMISE, script_error.message);
     case Kind::kCrashed:
       return NewError(evaluate::v1::SANDBOX_CRASHED, script_error.message);
     case Kind::kQuarantined:

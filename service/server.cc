@@ -30,7 +30,11 @@ absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
     const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
     const TimeSource& time_source) {
   if (config.isolation == "in_process") {
+    absl::StatusOr<std::shared_ptr<const sandbox::ScriptRuntime>> runtime =
+        sandbox::LoadScriptRuntime(RuntimePaths(config));
+    if (!runtime.ok()) return runtime.status();
     sandbox::InProcessSandboxOptions options;
+    options.engine.runtime = *std::move(runtime);
     options.compiler.timeout = config.compile_timeout;
     options.compiler.memory_bytes = config.compile_memory_bytes;
     options.compile_cache_entries = config.compile_cache_entries;

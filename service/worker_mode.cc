@@ -1,6 +1,7 @@
 #include "service/worker_mode.h"
 
 #include <cstdint>
+#include <cstdio>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +16,8 @@ ABSL_FLAG(uint64_t, sandbox_worker_address_space_bytes, uint64_t{4} << 30,
 ABSL_FLAG(int64_t, sandbox_worker_compile_timeout_ms, 2000, "Internal: compile budget.");
 ABSL_FLAG(uint64_t, sandbox_worker_compile_memory_bytes, 64 << 20, "Internal: compile heap cap.");
 ABSL_FLAG(uint64_t, sandbox_worker_cache_entries, 1024, "Internal: compile cache entries.");
+ABSL_FLAG(std::string, sandbox_worker_core_js, "", "Internal: path of core-js-bundle's minified.js.");
+ABSL_FLAG(std::string, sandbox_worker_typescript_js, "", "Internal: path of typescript.js.");
 ABSL_FLAG(std::string, sandbox_worker_connectors, "",
           "Internal: the connector catalog, as name=operation,operation;name=operation.");
 
@@ -48,9 +51,19 @@ std::vector<sandbox::ConnectorCatalogEntry> DecodeCatalog(absl::string_view text
 
 }  // namespace
 
+sandbox::ScriptRuntimePaths RuntimePaths(const ServerConfig& config) {
+  sandbox::ScriptRuntimePaths paths = sandbox::DefaultScriptRuntimePaths();
+  if (!config.core_js_path.empty()) paths.core_js = config.core_js_path;
+  if (!config.typescript_js_path.empty()) paths.typescript = config.typescript_js_path;
+  return paths;
+}
+
 std::vector<std::string> WorkerArguments(
     const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog) {
+  const sandbox::ScriptRuntimePaths paths = RuntimePaths(config);
   return {
+      absl::StrCat("--sandbox_worker_core_js=", paths.core_js),
+      absl::StrCat("--sandbox_worker_typescript_js=", paths.typescript),
       absl::StrCat("--sandbox_worker_connectors=", EncodeCatalog(catalog)),
       "--sandbox_worker",
       absl::StrCat("--sandbox_worker_address_space_bytes=", config.worker_address_space_bytes),
@@ -72,6 +85,24 @@ std::optional<int> MaybeRunAsSandboxWorker() {
   options.sandbox.compiler.memory_bytes = absl::GetFlag(FLAGS_sandbox_worker_compile_memory_bytes);
   options.sandbox.compile_cache_entries = absl::GetFlag(FLAGS_sandbox_worker_cache_entries);
   options.sandbox.engine.time_source = &time_source;
+  // Read now: once locked down, the worker cannot open files.
+  sandbox::ScriptRuntimePaths paths = sandbox::DefaultScriptRuntimePaths();
+  if (const std::string core_js = absl::GetFlag(FLAGS_sandbox_worker_core_js); !core_js.empty()) {
+    paths.core_js = core_js;
+  }
+  if (const std::string typescript = absl::GetFlag(FLAGS_sandbox_worker_typescript_js);
+      !typescript.empty()) {
+    paths.typescript = typescript;
+  }
+  absl::StatusOr<std::shared_ptr<const sandbox::ScriptRuntime>> runtime =
+      sandbox::LoadScriptRuntime(paths);
+  if (!runtime.ok()) {
+    std::fprintf(stderr, "sandbox worker: %s\n", runtime.status().ToString().c_str());
+    return 2;
+  }
+  options.sandbox.engine.runtime = *std::move(runtime);
+  // Before saying "ready": no evaluation should wait for the compiler to load.
+  options.sandbox.preload_transpiler = true;
   options.sandbox.engine.connectors = DecodeCatalog(absl::GetFlag(FLAGS_sandbox_worker_connectors));
   return sandbox::RunSandboxWorker(options);
 }

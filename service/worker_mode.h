@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "sandbox/connector_host.h"
+#include "sandbox/script_runtime.h"
 #include "service/config.h"
 
 namespace evaluatecode::service {
@@ -17,6 +18,9 @@ namespace evaluatecode::service {
 // The arguments a worker for `config` is started with; scripts in it see `catalog` as `connectors`.
 std::vector<std::string> WorkerArguments(const ServerConfig& config,
                                          const std::vector<sandbox::ConnectorCatalogEntry>& catalog);
+
+// Where the script runtime's files are for `config` (its keys, else the binary's runfiles).
+sandbox::ScriptRuntimePaths RuntimePaths(const ServerConfig& config);
 
 // When this process was started as a worker (after absl::ParseCommandLine), runs it and returns
 // its exit code; otherwise nullopt.

@@ -1,0 +1,258 @@
+#include "sandbox/typescript_transpiler.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "nlohmann/json.hpp"
+#include "sandbox/duktape_heap.h"
+#include "sandbox/thrown_error.h"
+
+namespace evaluatecode::sandbox {
+namespace {
+
+constexpr char kTranspileKey[] = "\xff" "transpile";
+
+// Our own code, run in the compiler heap after typescript.js: returns the function the C++ side
+// calls with a source text. The body is wrapped in an async function so that top-level `return`
+// and `await` are legal; the wrapper's first line is a line of its own, so wrapped line n (0-based)
+// is the author's line n (1-based).
+constexpr char kTranspileHelper[] = R"js(
+(function () {
+  var BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  // For each generated line, the original line of its first mapped segment (-1: none), decoded from
+  // the source map's VLQ "mappings".
+  function originalLines(mappings) {
+    var result = [], original = 0, lines = mappings.split(';');
+    for (var g = 0; g < lines.length; g++) {
+      var segments = lines[g].split(','), first = -1;
+      for (var s = 0; s < segments.length; s++) {
+        var text = segments[s], values = [], value = 0, shift = 0;
+        for (var i = 0; i < text.length; i++) {
+          var digit = BASE64.indexOf(text.charAt(i));
+          value += (digit & 31) << shift;
+          if (digit & 32) { shift += 5; continue; }
+          values.push(value & 1 ? -(value >> 1) : value >> 1);
+          value = 0;
+          shift = 0;
+        }
+        if (values.length >= 4) {
+          original += values[2];
+          if (first < 0) first = original;
+        }
+      }
+      result.push(first);
+    }
+    return result;
+  }
+  // Problems transpileModule does not report: the body must stay inside its function (the wrapper
+  // is one statement) and cannot import or export (a script is a function body, not a module).
+  function structure(sourceFile) {
+    var found = [];
+    function report(node, message) {
+      var at = sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile));
+      found.push({message: message, line: at.line, column: at.character + 1, error: true});
+    }
+    if (sourceFile.statements.length !== 1) {
+      report(sourceFile.statements[1] || sourceFile.statements[0],
+             'the script closes its own function body early: unbalanced braces');
+    }
+    function visit(node) {
+      if (node.kind === ts.SyntaxKind.ImportDeclaration ||
+          node.kind === ts.SyntaxKind.ImportEqualsDeclaration ||
+          node.kind === ts.SyntaxKind.ExportDeclaration ||
+          node.kind === ts.SyntaxKind.ExportAssignment) {
+        report(node, 'import and export are not available: a script is the body of a function');
+      }
+      ts.forEachChild(node, visit);
+    }
+    visit(sourceFile);
+    return found;
+  }
+  function wrap(source) { return 'async function __script(input) {\n' + source + '\n}\n'; }
+  return {
+    check: function (source) {
+      var sourceFile = ts.createSourceFile('script.ts', wrap(source), ts.ScriptTarget.Latest, true);
+      return JSON.stringify({diagnostics: structure(sourceFile)});
+    },
+    transpile: function (source) {
+      var wrapped = wrap(source);
+      var output = ts.transpileModule(wrapped, {
+        fileName: 'script.ts',
+        reportDiagnostics: true,
+        compilerOptions: {
+          target: ts.ScriptTarget.ES5, module: ts.ModuleKind.CommonJS, sourceMap: true,
+          downlevelIteration: true, removeComments: true, experimentalDecorators: true,
+          useDefineForClassFields: false, newLine: ts.NewLineKind.LineFeed
+        }
+      });
+      var diagnostics = (output.diagnostics || []).map(function (d) {
+        var at = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start)
+                                                 : {line: 0, character: -1};
+        var error = d.category === ts.DiagnosticCategory.Error;
+        return {
+          message: (error ? 'SyntaxError: ' : '') + ts.flattenDiagnosticMessageText(d.messageText, '\n'),
+          line: at.line, column: at.character + 1, error: error
+        };
+      });
+      if (diagnostics.length === 0) {
+        diagnostics = structure(ts.createSourceFile('script.ts', wrapped, ts.ScriptTarget.Latest, true));
+      }
+      var lines = output.sourceMapText ? originalLines(JSON.parse(output.sourceMapText).mappings) : [];
+      var code = output.outputText.replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n');
+      return JSON.stringify({code: code, lines: lines, diagnostics: diagnostics});
+    }
+  };
+})()
+)js";
+
+struct LoadCall {
+  const ScriptRuntime* runtime;
+};
+
+duk_ret_t RunProgram(duk_context* ctx, const std::string& source, const char* name) {
+  duk_push_string(ctx, name);
+  // As a program, not eval code, so that typescript.js's top-level `var ts` becomes a global.
+  duk_compile_lstring_filename(ctx, 0, source.data(), source.size());
+  duk_call(ctx, 0);
+  duk_pop(ctx);
+  return 0;
+}
+
+duk_ret_t LoadCompiler(duk_context* ctx, void* udata) {
+  const ScriptRuntime* runtime = static_cast<LoadCall*>(udata)->runtime;
+  RunProgram(ctx, runtime->core_js, "core-js");
+  RunProgram(ctx, runtime->typescript, "typescript.js");
+  duk_push_global_stash(ctx);
+  duk_eval_string(ctx, kTranspileHelper);
+  duk_put_prop_string(ctx, -2, kTranspileKey);
+  duk_pop(ctx);
+  return 0;
+}
+
+struct HelperCall {
+  const char* method;  // "transpile" or "check"
+  absl::string_view source;
+};
+
+duk_ret_t CallHelper(duk_context* ctx, void* udata) {
+  auto* call = static_cast<HelperCall*>(udata);
+  duk_push_global_stash(ctx);
+  duk_get_prop_string(ctx, -1, kTranspileKey);
+  duk_push_string(ctx, call->method);
+  duk_push_lstring(ctx, call->source.data(), call->source.size());
+  duk_call_prop(ctx, -3, 1);
+  return 1;
+}
+
+class TypeScriptTranspiler final : public Transpiler {
+ public:
+  explicit TypeScriptTranspiler(const TranspilerOptions& options) : options_(options) {}
+
+  // Transpiler
+  absl::StatusOr<TranspileOutput> Transpile(absl::string_view source) override {
+    return Run("transpile", source);
+  }
+
+  absl::StatusOr<std::vector<Diagnostic>> Check(absl::string_view source) override {
+    absl::StatusOr<TranspileOutput> output = Run("check", source);
+    if (!output.ok()) return output.status();
+    return std::move(output->diagnostics);
+  }
+
+  absl::Status Load() override {
+    absl::MutexLock lock(&mu_);
+    return heap_ != nullptr ? absl::OkStatus() : LoadLocked();
+  }
+
+ private:
+  absl::StatusOr<TranspileOutput> Run(const char* method, absl::string_view source) {
+    absl::MutexLock lock(&mu_);
+    if (heap_ == nullptr) {
+      absl::Status loaded = LoadLocked();
+      if (!loaded.ok()) return loaded;
+    }
+    duk_context* ctx = heap_->context();
+    HelperCall call{method, source};
+    heap_->Arm(options_.time_source->Now() + options_.timeout, nullptr);
+    const duk_int_t status = duk_safe_call(ctx, CallHelper, &call, 0, 1);
+    heap_->Disarm();
+
+    TranspileOutput output;
+    if (status != DUK_EXEC_SUCCESS) {
+      Diagnostic diagnostic;
+      diagnostic.message =
+          heap_->stop_cause() != DuktapeHeap::StopCause::kNone
+              ? absl::StrCat("compiling took longer than its budget of ",
+                             absl::FormatDuration(options_.timeout))
+              : absl::StrCat("the TypeScript compiler failed: ", ReadThrownError(ctx).message);
+      output.diagnostics.push_back(std::move(diagnostic));
+      heap_.reset();  // its state is unknown now: load a fresh compiler next time
+      return output;
+    }
+    const std::string json = duk_get_string(ctx, -1);
+    duk_pop(ctx);
+    return Parse(json);
+  }
+
+  absl::Status LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    absl::StatusOr<std::unique_ptr<DuktapeHeap>> heap =
+        DuktapeHeap::Create(options_.memory_bytes, *options_.time_source);
+    if (!heap.ok()) return heap.status();
+    LoadCall call{options_.runtime.get()};
+    (*heap)->Arm(options_.time_source->Now() + options_.load_timeout, nullptr);
+    const duk_int_t status = duk_safe_call((*heap)->context(), LoadCompiler, &call, 0, 1);
+    (*heap)->Disarm();
+    if (status != DUK_EXEC_SUCCESS) {
+      return absl::InternalError(absl::StrCat("loading the TypeScript compiler failed: ",
+                                              ReadThrownError((*heap)->context()).message));
+    }
+    duk_pop((*heap)->context());
+    heap_ = *std::move(heap);
+    return absl::OkStatus();
+  }
+
+  static absl::StatusOr<TranspileOutput> Parse(const std::string& json) {
+    const nlohmann::json parsed = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+      return absl::InternalError("the TypeScript compiler returned malformed output");
+    }
+    TranspileOutput output;
+    for (const nlohmann::json& d : parsed.value("diagnostics", nlohmann::json::array())) {
+      Diagnostic diagnostic;
+      diagnostic.severity =
+          d.value("error", true) ? Diagnostic::Severity::kError : Diagnostic::Severity::kWarning;
+      diagnostic.message = d.value("message", "");
+      // Wrapped line n (0-based) is the author's line n (1-based).
+      diagnostic.line = d.value("line", 0);
+      if (diagnostic.line < 1) diagnostic.column = 0;
+      diagnostic.column = std::max(0, d.value("column", 0));
+      output.diagnostics.push_back(std::move(diagnostic));
+    }
+    for (const Diagnostic& diagnostic : output.diagnostics) {
+      if (diagnostic.severity == Diagnostic::Severity::kError) return output;
+    }
+    output.javascript = parsed.value("code", "");
+    // Generated line g (0-based) maps to wrapped line w, which is the author's line w (1-based).
+    output.original_lines.push_back(0);
+    for (const nlohmann::json& line : parsed.value("lines", nlohmann::json::array())) {
+      output.original_lines.push_back(line.is_number_integer() ? std::max(0, line.get<int>()) : 0);
+    }
+    return output;
+  }
+
+  const TranspilerOptions options_;
+  absl::Mutex mu_;
+  std::unique_ptr<DuktapeHeap> heap_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+std::unique_ptr<Transpiler> NewTypeScriptTranspiler(const TranspilerOptions& options) {
+  return std::make_unique<TypeScriptTranspiler>(options);
+}
+
+}  // namespace evaluatecode::sandbox

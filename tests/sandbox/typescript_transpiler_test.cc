@@ -1,0 +1,107 @@
+// The TypeScript transpiler and compiler pipeline, in process: lowering, line maps, diagnostics.
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/time_source.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sandbox/in_process_sandbox.h"
+#include "sandbox/script_runtime.h"
+#include "sandbox/typescript_transpiler.h"
+#include "tests/testing/status_matchers.h"
+
+namespace evaluatecode::sandbox {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::shared_ptr<const ScriptRuntime> Runtime() {
+  const std::string npm = absl::StrCat(std::getenv("TEST_SRCDIR"), "/npm/");
+  absl::StatusOr<std::shared_ptr<const ScriptRuntime>> runtime = LoadScriptRuntime(
+      {npm + "core-js-bundle/minified.js", npm + "typescript/lib/typescript.js"});
+  EXPECT_TRUE(runtime.ok()) << runtime.status();
+  return *runtime;
+}
+
+class TypeScriptTranspilerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    runtime_ = new std::shared_ptr<const ScriptRuntime>(Runtime());
+    TranspilerOptions options;
+    options.runtime = *runtime_;
+    options.time_source = &time_;
+    transpiler_ = NewTypeScriptTranspiler(options).release();
+  }
+  static void TearDownTestSuite() {
+    delete transpiler_;
+    delete runtime_;
+  }
+
+  static RealTimeSource time_;
+  static std::shared_ptr<const ScriptRuntime>* runtime_;
+  static Transpiler* transpiler_;
+};
+
+RealTimeSource TypeScriptTranspilerTest::time_;
+std::shared_ptr<const ScriptRuntime>* TypeScriptTranspilerTest::runtime_ = nullptr;
+Transpiler* TypeScriptTranspilerTest::transpiler_ = nullptr;
+
+TEST_F(TypeScriptTranspilerTest, LowersToES5WithALineMapBackToTheSource) {
+  ASSERT_OK_AND_ASSIGN(TranspileOutput output,
+                       transpiler_->Transpile("const a: number = 1;\nconst b = `${a}`;\n"
+                                              "throw new Error(b);\n"));
+  EXPECT_TRUE(output.diagnostics.empty());
+  EXPECT_THAT(output.javascript, HasSubstr("function __script(input)"));
+  EXPECT_THAT(output.javascript, ::testing::Not(HasSubstr("`")));
+  const std::vector<std::string> lines = absl::StrSplit(output.javascript, '\n');
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].find("throw new Error") != std::string::npos) {
+      ASSERT_LT(i + 1, output.original_lines.size());
+      EXPECT_EQ(output.original_lines[i + 1], 3) << lines[i];
+    }
+  }
+}
+
+TEST_F(TypeScriptTranspilerTest, SyntaxErrorsHaveTheAuthorsLineAndColumn) {
+  ASSERT_OK_AND_ASSIGN(TranspileOutput output, transpiler_->Transpile("let x = 1;\nlet y = (x +;\n"));
+  ASSERT_FALSE(output.diagnostics.empty());
+  EXPECT_EQ(output.diagnostics[0].line, 2);
+  EXPECT_EQ(output.diagnostics[0].column, 13);
+  EXPECT_TRUE(output.javascript.empty());
+}
+
+TEST_F(TypeScriptTranspilerTest, APathologicalSourceEndsInADiagnosticWithinItsBudget) {
+  std::string deep = "const x = ";
+  for (int i = 0; i < 5000; ++i) deep += "[";
+  ASSERT_OK_AND_ASSIGN(TranspileOutput output, transpiler_->Transpile(deep));
+  EXPECT_FALSE(output.diagnostics.empty());
+  // The compiler heap is reloaded if needed: an ordinary script still transpiles afterwards.
+  ASSERT_OK_AND_ASSIGN(TranspileOutput next, transpiler_->Transpile("return (() => 1)();"));
+  EXPECT_TRUE(next.diagnostics.empty());
+}
+
+TEST_F(TypeScriptTranspilerTest, RuntimeErrorsInAsyncCodeMapToTheAuthorsLine) {
+  InProcessSandboxOptions options;
+  options.engine.time_source = &time_;
+  options.engine.runtime = *runtime_;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sandbox> sandbox, NewInProcessSandbox(options));
+  SandboxRequest request;
+  request.source =
+      "interface Input { score?: number }\n"
+      "const check = async (x: Input) => {\n"
+      "  await null;\n"
+      "  const limit = x.score ?? 0.5;\n"
+      "  throw new Error(`score ${limit} too high`);\n"
+      "};\n"
+      "return await check({});\n";
+  request.deadline = time_.Now() + absl::Seconds(10);
+  ASSERT_OK_AND_ASSIGN(SandboxResult result, sandbox->Evaluate(request));
+  ASSERT_TRUE(result.evaluation.error.has_value());
+  EXPECT_EQ(result.evaluation.error->message, "Error: score 0.5 too high");
+  EXPECT_EQ(result.evaluation.error->line, 5) << result.evaluation.error->stack;
+}
+
+}  // namespace
+}  // namespace evaluatecode::sandbox
