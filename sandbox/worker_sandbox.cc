@@ -346,8 +346,11 @@ class WorkerSandboxImpl final : public WorkerSandbox {
       return absl::UnavailableError(absl::StrCat("sandbox worker ", options_.worker_binary,
                                                  " did not become ready (", how, ")"));
     }
-    absl::MutexLock lock(&mu_);
-    ++stats_.starts;
+    {
+      absl::MutexLock lock(&mu_);
+      ++stats_.starts;
+    }
+    if (options_.observer != nullptr) options_.observer->OnWorkerStarted();
     return absl::OkStatus();
   }
 
@@ -373,6 +376,9 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   }
 
   void RecordFailure(const std::string& sha, bool killed) {
+    if (options_.observer != nullptr) {
+      killed ? options_.observer->OnWorkerKilled() : options_.observer->OnWorkerCrashed();
+    }
     const absl::Time now = time_source_.Now();
     absl::MutexLock lock(&mu_);
     ++(killed ? stats_.kills : stats_.crashes);

@@ -12,6 +12,16 @@
 
 namespace evaluatecode::sandbox {
 
+// Told about worker lifecycle events (for metrics). Called from the supervisor's threads; must not
+// block. Implementations are thread-safe.
+class WorkerObserver {
+ public:
+  virtual ~WorkerObserver() = default;
+  virtual void OnWorkerStarted() = 0;
+  virtual void OnWorkerKilled() = 0;
+  virtual void OnWorkerCrashed() = 0;
+};
+
 struct WorkerSandboxOptions {
   // The executable to run as a worker, with `worker_args` (it must end up in RunSandboxWorker with
   // the channel on file descriptor 3).
@@ -31,6 +41,8 @@ struct WorkerSandboxOptions {
   absl::Duration quarantine_duration = absl::Minutes(5);
   // Not owned; must outlive the sandbox.
   const TimeSource* time_source = nullptr;
+  // May be null. Not owned; must outlive the sandbox.
+  WorkerObserver* observer = nullptr;
 };
 
 // Counters of the worker pool, for metrics and tests.

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "connectors/builtin_connector_types.h"
 #include "connectors/config_parser.h"
+#include "service/observability/observability_config.h"
 #include "yaml-cpp/yaml.h"
 
 namespace evaluatecode::service {
@@ -180,6 +181,22 @@ absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
        {"logging",
         [config](const YAML::Node& node, const std::string& path) {
           return ReadMapping(node, path, {{"level", &config->log_level}}, {});
+        }},
+       {"metrics",
+        [config](const YAML::Node& node, const std::string& path) {
+          absl::StatusOr<observability::MetricsOptions> parsed =
+              observability::ParseMetricsOptions(node, path);
+          if (!parsed.ok()) return parsed.status();
+          config->metrics = *std::move(parsed);
+          return absl::OkStatus();
+        }},
+       {"decision_log",
+        [config](const YAML::Node& node, const std::string& path) {
+          absl::StatusOr<observability::DecisionLogOptions> parsed =
+              observability::ParseDecisionLogOptions(node, path);
+          if (!parsed.ok()) return parsed.status();
+          config->decision_log = *std::move(parsed);
+          return absl::OkStatus();
         }},
        {"connectors", [config](const YAML::Node& node, const std::string& path) {
           const std::unique_ptr<connectors::ConnectorTypeRegistry> types =

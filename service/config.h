@@ -10,6 +10,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "connectors/connector_config.h"
+#include "service/observability/decision_log.h"
+#include "service/observability/metrics.h"
 
 namespace evaluatecode::service {
 
@@ -68,6 +70,11 @@ struct ServerConfig {
 
   // connectors: the vendor APIs scripts may call (see connectors/config_parser.h).
   std::vector<connectors::ConnectorConfig> connectors;
+
+  // metrics: Prometheus /metrics on its own address (see service/observability/).
+  observability::MetricsOptions metrics;
+  // decision_log: the audit record of every evaluation (see service/observability/).
+  observability::DecisionLogOptions decision_log;
 };
 
 // Parses YAML config text. An unknown key, a value of the wrong type or an inconsistent setting is

@@ -31,6 +31,7 @@ grpc::StatusCode CodeForReason(ErrorReason reason) {
     case evaluate::v1::SERVER_OVERLOADED:
       return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case evaluate::v1::SERVER_SHUTTING_DOWN:
+    case evaluate::v1::DECISION_LOG_UNAVAILABLE:
       return grpc::StatusCode::UNAVAILABLE;
     case evaluate::v1::EVALUATION_CANCELLED:
       return grpc::StatusCode::CANCELLED;

@@ -7,6 +7,7 @@
 
 #include "service/error_status.h"
 #include "service/logging.h"
+#include "service/observability/traceparent.h"
 
 namespace evaluatecode::service {
 
@@ -36,6 +37,14 @@ class CallReactor final : public grpc::ServerUnaryReactor {
 
 namespace {
 
+// The caller's W3C `traceparent`, when it sent a well-formed one.
+std::string TraceparentOf(const grpc::CallbackServerContext& context) {
+  const auto found = context.client_metadata().find("traceparent");
+  if (found == context.client_metadata().end()) return "";
+  const std::string value(found->second.data(), found->second.size());
+  return observability::ParseTraceparent(value).has_value() ? value : "";
+}
+
 absl::Time DeadlineOf(const grpc::CallbackServerContext& context) {
   const std::chrono::system_clock::time_point deadline = context.deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
@@ -60,28 +69,70 @@ EvaluationError StoppedError(const Cancellation& cancellation) {
 
 }  // namespace
 
-EvaluateServiceImpl::EvaluateServiceImpl(const RequestValidator& validator,
-                                         const Evaluator& evaluator,
-                                         const connectors::ConnectorGateway& gateway,
-                                         EvaluatorPool& pool, const TimeSource& time_source,
-                                         IdGenerator& ids, spdlog::logger& logger)
-    : validator_(validator),
-      evaluator_(evaluator),
-      gateway_(gateway),
-      pool_(pool),
-      time_source_(time_source),
-      ids_(ids),
-      logger_(logger) {}
+EvaluateServiceImpl::EvaluateServiceImpl(const ServiceDependencies& dependencies)
+    : validator_(*dependencies.validator),
+      evaluator_(*dependencies.evaluator),
+      gateway_(*dependencies.gateway),
+      pool_(*dependencies.pool),
+      time_source_(*dependencies.time_source),
+      ids_(*dependencies.ids),
+      logger_(*dependencies.logger),
+      metrics_(*dependencies.metrics),
+      decision_log_(*dependencies.decision_log),
+      on_decision_log_failure_(dependencies.on_decision_log_failure) {}
+
+void EvaluateServiceImpl::Answer(CallReactor* reactor, const char* method, absl::Time received,
+                                 grpc::Status status) {
+  metrics_.RecordRpc(method, static_cast<absl::StatusCode>(status.error_code()),
+                     time_source_.Now() - received);
+  reactor->Finish(std::move(status));
+}
+
+void EvaluateServiceImpl::FinishEvaluation(CallReactor* reactor, const CallContext& call,
+                                           const evaluate::v1::EvaluateCodeRequest* request,
+                                           const evaluate::v1::EvaluateCodeResponse* response,
+                                           std::optional<EvaluationError> error) {
+  if (error.has_value()) error->set_decision_id(call.decision_id);
+  observability::DecisionRecord record;
+  record.decision_id = call.decision_id;
+  record.time = call.received;
+  record.caller = call.caller;
+  record.traceparent = call.traceparent;
+  record.request = request;
+  if (error.has_value()) {
+    record.error = &*error;
+  } else {
+    record.response = response;
+  }
+  grpc::Status reply = error.has_value() ? ToGrpcStatus(*error) : grpc::Status::OK;
+  // The reply goes out only once the record is kept (on disk, in durable mode): without a record,
+  // no decision.
+  decision_log_.Record(record, [this, reactor, received = call.received,
+                                decision_id = call.decision_id,
+                                reply = std::move(reply)](absl::Status recorded) mutable {
+    if (!recorded.ok()) {
+      EvaluationError unrecorded = NewError(
+          evaluate::v1::DECISION_LOG_UNAVAILABLE,
+          absl::StrCat("the decision could not be recorded (", recorded.message(),
+                       "), so none is returned; retry on another replica"));
+      unrecorded.set_decision_id(decision_id);
+      reply = ToGrpcStatus(unrecorded);
+      if (on_decision_log_failure_) on_decision_log_failure_();
+    }
+    Answer(reactor, "EvaluateCode", received, std::move(reply));
+  });
+}
 
 grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(
     grpc::CallbackServerContext* context, const evaluate::v1::EvaluateCodeRequest* request,
     evaluate::v1::EvaluateCodeResponse* response) {
+  metrics_.RecordRpcReceived("EvaluateCode");
   auto* reactor = new CallReactor(*this);
   CallContext call{ids_.NewId(), time_source_.Now(), DeadlineOf(*context),
                    &reactor->cancellation()};
+  call.traceparent = TraceparentOf(*context);
   auto fail = [&](EvaluationError error) {
-    error.set_decision_id(call.decision_id);
-    reactor->Finish(ToGrpcStatus(error));
+    FinishEvaluation(reactor, call, request, nullptr, std::move(error));
     return reactor;
   };
   if (draining()) return fail(ShuttingDownError());
@@ -93,6 +144,7 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(
   const bool queued = pool_.TrySubmit([this, reactor, request, limits, call, response] {
     RunEvaluation(reactor, request, limits, call, response);
   });
+  metrics_.SetQueueDepth(pool_.queue_depth());
   if (!queued) return fail(OverloadedError());
   return reactor;
 }
@@ -101,10 +153,10 @@ void EvaluateServiceImpl::RunEvaluation(CallReactor* reactor,
                                         const evaluate::v1::EvaluateCodeRequest* request,
                                         const ResolvedLimits& limits, const CallContext& call,
                                         evaluate::v1::EvaluateCodeResponse* response) {
+  metrics_.SetQueueDepth(pool_.queue_depth());
   std::optional<EvaluationError> error;
   if (reactor->cancellation().IsCancelled()) {
     error = StoppedError(reactor->cancellation());
-    error->set_decision_id(call.decision_id);
   } else {
     error = evaluator_.Evaluate(*request, limits, call, response);
   }
@@ -117,38 +169,43 @@ void EvaluateServiceImpl::RunEvaluation(CallReactor* reactor,
               {"code_sha256", error ? error->code_sha256() : response->code_sha256()},
               {"outcome", error ? error->reason() : "OK"},
               {"labels", labels},
+              {"traceparent", call.traceparent},
               {"wall_us", absl::ToInt64Microseconds(time_source_.Now() - call.received)}});
   }
-  reactor->Finish(error ? ToGrpcStatus(*error) : grpc::Status::OK);
+  FinishEvaluation(reactor, call, request, response, std::move(error));
 }
 
 grpc::ServerUnaryReactor* EvaluateServiceImpl::CompileCode(
     grpc::CallbackServerContext* /*context*/, const evaluate::v1::CompileCodeRequest* request,
     evaluate::v1::CompileCodeResponse* response) {
+  metrics_.RecordRpcReceived("CompileCode");
   auto* reactor = new CallReactor(*this);
+  const absl::Time received = time_source_.Now();
   if (draining()) {
-    reactor->Finish(ToGrpcStatus(ShuttingDownError()));
+    Answer(reactor, "CompileCode", received, ToGrpcStatus(ShuttingDownError()));
     return reactor;
   }
   auto validated = validator_.ValidateCode(request->code());
   if (auto* error = std::get_if<EvaluationError>(&validated)) {
-    reactor->Finish(ToGrpcStatus(*error));
+    Answer(reactor, "CompileCode", received, ToGrpcStatus(*error));
     return reactor;
   }
   // Compiling is bounded but not free: it runs on an evaluator thread too.
-  const bool queued = pool_.TrySubmit([this, reactor, request, response] {
+  const bool queued = pool_.TrySubmit([this, reactor, request, response, received] {
     std::optional<EvaluationError> error =
         reactor->cancellation().IsCancelled() ? StoppedError(reactor->cancellation())
                                               : evaluator_.Compile(*request, response);
-    reactor->Finish(error ? ToGrpcStatus(*error) : grpc::Status::OK);
+    Answer(reactor, "CompileCode", received, error ? ToGrpcStatus(*error) : grpc::Status::OK);
   });
-  if (!queued) reactor->Finish(ToGrpcStatus(OverloadedError()));
+  if (!queued) Answer(reactor, "CompileCode", received, ToGrpcStatus(OverloadedError()));
   return reactor;
 }
 
 grpc::ServerUnaryReactor* EvaluateServiceImpl::ListConnectors(
     grpc::CallbackServerContext* context, const evaluate::v1::ListConnectorsRequest* /*request*/,
     evaluate::v1::ListConnectorsResponse* response) {
+  metrics_.RecordRpcReceived("ListConnectors");
+  metrics_.RecordRpc("ListConnectors", absl::StatusCode::kOk, absl::ZeroDuration());
   for (const connectors::ConnectorDescription& connector : gateway_.ListConnectors()) {
     evaluate::v1::Connector* out = response->add_connectors();
     out->set_name(connector.name);
@@ -201,11 +258,13 @@ void EvaluateServiceImpl::AbortInFlight() {
 void EvaluateServiceImpl::Register(CallReactor* reactor) {
   absl::MutexLock lock(&mu_);
   in_flight_.insert(reactor);
+  metrics_.SetInFlight(static_cast<int>(in_flight_.size()));
 }
 
 void EvaluateServiceImpl::Unregister(CallReactor* reactor) {
   absl::MutexLock lock(&mu_);
   in_flight_.erase(reactor);
+  metrics_.SetInFlight(static_cast<int>(in_flight_.size()));
 }
 
 }  // namespace evaluatecode::service

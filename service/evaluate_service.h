@@ -1,7 +1,9 @@
 #ifndef EVALUATECODE_SERVICE_EVALUATE_SERVICE_H_
 #define EVALUATECODE_SERVICE_EVALUATE_SERVICE_H_
 
+#include <functional>
 #include <memory>
+#include <optional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -14,6 +16,8 @@
 #include "service/evaluator.h"
 #include "service/evaluator_pool.h"
 #include "service/id_generator.h"
+#include "service/observability/decision_log.h"
+#include "service/observability/metrics.h"
 #include "service/request_validator.h"
 #include "spdlog/logger.h"
 
@@ -21,14 +25,26 @@ namespace evaluatecode::service {
 
 class CallReactor;
 
+// What the service is built from. Every pointer is required and must outlive the service.
+struct ServiceDependencies {
+  const RequestValidator* validator = nullptr;
+  const Evaluator* evaluator = nullptr;
+  const connectors::ConnectorGateway* gateway = nullptr;
+  EvaluatorPool* pool = nullptr;
+  const TimeSource* time_source = nullptr;
+  IdGenerator* ids = nullptr;
+  spdlog::logger* logger = nullptr;
+  observability::Metrics* metrics = nullptr;
+  observability::DecisionLog* decision_log = nullptr;
+  // Called when the decision log refuses a record (the server turns NOT_SERVING); may be empty.
+  std::function<void()> on_decision_log_failure;
+};
+
 // The gRPC face of the service (callback API). Handlers validate on gRPC's thread, hand the work
 // to the EvaluatorPool and return at once; the pool's thread calls Finish. Thread-safe.
 class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::CallbackService {
  public:
-  // All references must outlive the service.
-  EvaluateServiceImpl(const RequestValidator& validator, const Evaluator& evaluator,
-                      const connectors::ConnectorGateway& gateway, EvaluatorPool& pool,
-                      const TimeSource& time_source, IdGenerator& ids, spdlog::logger& logger);
+  explicit EvaluateServiceImpl(const ServiceDependencies& dependencies);
 
   // EvaluateService::CallbackService
   grpc::ServerUnaryReactor* EvaluateCode(grpc::CallbackServerContext* context,
@@ -54,6 +70,14 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
   void Unregister(CallReactor* reactor) ABSL_LOCKS_EXCLUDED(mu_);
   bool draining() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Records the evaluation in the decision log, then answers (the error, if any, or the response).
+  void FinishEvaluation(CallReactor* reactor, const CallContext& call,
+                        const evaluate::v1::EvaluateCodeRequest* request,
+                        const evaluate::v1::EvaluateCodeResponse* response,
+                        std::optional<evaluate::v1::EvaluationError> error);
+  // Finishes a call of `method` with `status`, counting it.
+  void Answer(CallReactor* reactor, const char* method, absl::Time received, grpc::Status status);
+
   // Runs on an evaluator thread.
   void RunEvaluation(CallReactor* reactor, const evaluate::v1::EvaluateCodeRequest* request,
                      const ResolvedLimits& limits, const CallContext& call,
@@ -66,6 +90,9 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
   const TimeSource& time_source_;
   IdGenerator& ids_;
   spdlog::logger& logger_;
+  observability::Metrics& metrics_;
+  observability::DecisionLog& decision_log_;
+  const std::function<void()> on_decision_log_failure_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_set<CallReactor*> in_flight_ ABSL_GUARDED_BY(mu_);

@@ -106,14 +106,22 @@ std::optional<EvaluationError> Evaluator::Evaluate(
   GatewayConnectorHost connector_host(
       gateway_, tenant != request.labels().end() ? tenant->second : "",
       {request.connectors().begin(), request.connectors().end()}, EvaluationDeadline(call, limits),
-      limits.max_connector_calls);
+      limits.max_connector_calls, metrics_);
   std::optional<EvaluationError> error =
       CompileAndRun(request, limits, call, connector_host, response, &usage);
   usage.set_connector_calls(static_cast<uint32_t>(connector_host.calls().size()));
   for (const evaluate::v1::ConnectorCall& record : connector_host.calls()) {
     *(error.has_value() ? error->add_connector_calls() : response->add_connector_calls()) = record;
   }
-  *usage.mutable_wall_time() = ToProto(time_source_.Now() - call.received);
+  const absl::Duration wall_time = time_source_.Now() - call.received;
+  *usage.mutable_wall_time() = ToProto(wall_time);
+  if (metrics_ != nullptr) {
+    metrics_->RecordEvaluation(
+        error.has_value() ? error->reason() : "OK", wall_time,
+        absl::Nanoseconds(google::protobuf::util::TimeUtil::DurationToNanoseconds(
+            usage.engine_time())),
+        usage.peak_heap_bytes(), usage.compile_cache_hit());
+  }
   if (!error.has_value()) {
     *response->mutable_usage() = std::move(usage);
     return std::nullopt;
@@ -178,6 +186,7 @@ std::optional<EvaluationError> Evaluator::Compile(const evaluate::v1::CompileCod
   }
   response->set_code_sha256(outcome->code_sha256);
   response->set_cache_hit(outcome->cache_hit);
+  if (metrics_ != nullptr) metrics_->RecordCompileCache(outcome->cache_hit);
   response->set_valid(outcome->compiled());
   for (const sandbox::Diagnostic& diagnostic : outcome->diagnostics) {
     evaluate::v1::Diagnostic* out = response->add_diagnostics();

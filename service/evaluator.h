@@ -11,6 +11,7 @@
 #include "connectors/connector_gateway.h"
 #include "sandbox/sandbox.h"
 #include "service/gateway_connector_host.h"
+#include "service/observability/metrics.h"
 #include "service/request_validator.h"
 
 namespace evaluatecode::service {
@@ -24,6 +25,10 @@ struct CallContext {
   absl::Time deadline = absl::InfiniteFuture();
   // Raised when the caller goes away or the server stops waiting; may be null. Must outlive calls.
   const Cancellation* cancellation = nullptr;
+  // W3C trace context the caller sent (empty if none or malformed), for logs and the record.
+  std::string traceparent;
+  // Who called, as authenticated (empty while the server has no caller authentication).
+  std::string caller;
 };
 
 // Runs one request end to end: compile and evaluate in the sandbox, type the decision, build the
@@ -32,9 +37,10 @@ struct CallContext {
 class Evaluator {
  public:
   // All references must outlive the evaluator.
+  // `metrics` may be null.
   Evaluator(sandbox::Sandbox& sandbox, connectors::ConnectorGateway& gateway,
-            const TimeSource& time_source)
-      : sandbox_(sandbox), gateway_(gateway), time_source_(time_source) {}
+            const TimeSource& time_source, observability::Metrics* metrics = nullptr)
+      : sandbox_(sandbox), gateway_(gateway), time_source_(time_source), metrics_(metrics) {}
 
   // Fills `response` and returns nullopt on success. On failure returns the error, carrying the logs
   // captured so far, the usage, the decision id and the code hash.
@@ -57,6 +63,7 @@ class Evaluator {
 
   sandbox::Sandbox& sandbox_;
   connectors::ConnectorGateway& gateway_;
+  observability::Metrics* const metrics_;
   const TimeSource& time_source_;
 };
 

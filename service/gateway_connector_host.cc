@@ -10,12 +10,14 @@ namespace evaluatecode::service {
 GatewayConnectorHost::GatewayConnectorHost(connectors::ConnectorGateway& gateway,
                                            std::string tenant,
                                            std::vector<std::string> allowed_connectors,
-                                           absl::Time deadline, uint32_t max_calls)
+                                           absl::Time deadline, uint32_t max_calls,
+                                           observability::Metrics* metrics)
     : gateway_(gateway),
       tenant_(std::move(tenant)),
       allowed_connectors_(std::move(allowed_connectors)),
       deadline_(deadline),
-      max_calls_(max_calls) {}
+      max_calls_(max_calls),
+      metrics_(metrics) {}
 
 sandbox::ConnectorCallOutcome GatewayConnectorHost::Call(const std::string& connector,
                                                          const std::string& operation,
@@ -41,6 +43,10 @@ sandbox::ConnectorCallOutcome GatewayConnectorHost::Call(const std::string& conn
   connectors::ConnectorResult result = gateway_.CallAndWait(std::move(request));
 
   const std::string reason(connectors::ConnectorErrorReasonName(result.reason));
+  if (metrics_ != nullptr) {
+    metrics_->RecordConnectorCall(connector, operation, reason.empty() ? "OK" : reason,
+                                  result.duration, result.attempts, result.from_cache);
+  }
   *record.mutable_params() = std::move(result.redacted_params);
   record.set_http_status(result.http_status);
   *record.mutable_duration() = google::protobuf::util::TimeUtil::NanosecondsToDuration(

@@ -9,6 +9,7 @@
 #include "connectors/connector_gateway.h"
 #include "evaluate/v1/evaluate.pb.h"
 #include "sandbox/connector_host.h"
+#include "service/observability/metrics.h"
 
 namespace evaluatecode::service {
 
@@ -18,10 +19,10 @@ namespace evaluatecode::service {
 // Thread-compatible: the thread running the evaluation calls it.
 class GatewayConnectorHost final : public sandbox::ConnectorHost {
  public:
-  // `gateway` must outlive the host.
+  // `gateway` and `metrics` (may be null) must outlive the host.
   GatewayConnectorHost(connectors::ConnectorGateway& gateway, std::string tenant,
                        std::vector<std::string> allowed_connectors, absl::Time deadline,
-                       uint32_t max_calls);
+                       uint32_t max_calls, observability::Metrics* metrics = nullptr);
 
   // sandbox::ConnectorHost
   sandbox::ConnectorCallOutcome Call(const std::string& connector, const std::string& operation,
@@ -36,6 +37,7 @@ class GatewayConnectorHost final : public sandbox::ConnectorHost {
   const std::vector<std::string> allowed_connectors_;
   const absl::Time deadline_;
   const uint32_t max_calls_;
+  observability::Metrics* const metrics_;
   std::vector<evaluate::v1::ConnectorCall> calls_;
 };
 

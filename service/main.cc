@@ -18,6 +18,8 @@ ABSL_FLAG(std::string, config, "",
           "Path of the YAML config file (see deploy/config.example.yaml); built-in defaults if "
           "empty.");
 ABSL_FLAG(std::string, listen, "", "HOST:PORT to listen on; overrides server.listen.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT to serve /metrics on; overrides metrics.listen (port 0 picks a free port).");
 
 namespace {
 
@@ -57,6 +59,9 @@ int main(int argc, char** argv) {
   if (const std::string listen = absl::GetFlag(FLAGS_listen); !listen.empty()) {
     config.listen_address = listen;
   }
+  if (const std::string listen = absl::GetFlag(FLAGS_metrics_listen); !listen.empty()) {
+    config.metrics.listen_address = listen;
+  }
   auto logger = evaluatecode::service::NewJsonLogger(config.log_level);
   if (!logger.ok()) return Fail(std::string(logger.status().message()));
 
@@ -66,7 +71,8 @@ int main(int argc, char** argv) {
   LogEvent(**logger, spdlog::level::info,
            {{"type", "listening"},
             {"address", host + ":" + std::to_string((*server)->port())},
-            {"port", (*server)->port()}});
+            {"port", (*server)->port()},
+            {"metrics_port", (*server)->metrics_port()}});
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

@@ -25,10 +25,23 @@ constexpr char kServiceName[] = "evaluate.v1.EvaluateService";
 // After the drain, how long stopped calls get to send their answer before the transport closes.
 constexpr absl::Duration kCloseGrace = absl::Seconds(5);
 
+// Worker lifecycle events into the metrics.
+class MetricsWorkerObserver final : public sandbox::WorkerObserver {
+ public:
+  explicit MetricsWorkerObserver(observability::Metrics& metrics) : metrics_(metrics) {}
+  // sandbox::WorkerObserver
+  void OnWorkerStarted() override { metrics_.RecordWorkerStart(); }
+  void OnWorkerKilled() override { metrics_.RecordWorkerKill(); }
+  void OnWorkerCrashed() override { metrics_.RecordWorkerCrash(); }
+
+ private:
+  observability::Metrics& metrics_;
+};
+
 // The sandbox the config asks for: supervised worker processes, or this process's own heaps.
 absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
     const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
-    const TimeSource& time_source) {
+    const TimeSource& time_source, sandbox::WorkerObserver* observer) {
   if (config.isolation == "in_process") {
     absl::StatusOr<std::shared_ptr<const sandbox::ScriptRuntime>> runtime =
         sandbox::LoadScriptRuntime(RuntimePaths(config));
@@ -54,6 +67,7 @@ absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
   options.workers = config.evaluator_threads;
   options.kill_grace = config.worker_kill_grace;
   options.time_source = &time_source;
+  options.observer = observer;
   absl::StatusOr<std::unique_ptr<sandbox::WorkerSandbox>> workers =
       sandbox::NewWorkerSandbox(options);
   if (!workers.ok()) return workers.status();
@@ -78,15 +92,27 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   absl::Status connectors_started = server->StartConnectors();
   if (!connectors_started.ok()) return connectors_started;
   std::vector<sandbox::ConnectorCatalogEntry> catalog;
+  observability::ConnectorLabelSet connector_labels;
   for (const connectors::ConnectorDescription& connector : server->gateway_->ListConnectors()) {
     sandbox::ConnectorCatalogEntry& entry = catalog.emplace_back();
     entry.name = connector.name;
     for (const connectors::OperationDescription& operation : connector.operations) {
       entry.operations.push_back(operation.name);
+      connector_labels[connector.name].insert(operation.name);
     }
   }
+  absl::StatusOr<std::unique_ptr<observability::PrometheusMetrics>> metrics =
+      observability::NewPrometheusMetrics(config.metrics, connector_labels);
+  if (!metrics.ok()) return metrics.status();
+  server->metrics_ = *std::move(metrics);
+  server->worker_observer_ = std::make_unique<MetricsWorkerObserver>(*server->metrics_);
+  absl::StatusOr<std::unique_ptr<observability::DecisionLog>> decision_log =
+      observability::NewDecisionLog(config.decision_log, server->time_source_,
+                                    server->metrics_.get());
+  if (!decision_log.ok()) return decision_log.status();
+  server->decision_log_ = *std::move(decision_log);
   absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox =
-      NewSandbox(config, catalog, server->time_source_);
+      NewSandbox(config, catalog, server->time_source_, server->worker_observer_.get());
   if (!sandbox.ok()) return sandbox.status();
   server->sandbox_ = *std::move(sandbox);
   absl::StatusOr<std::unique_ptr<EvaluatorPool>> pool = EvaluatorPool::Create(
@@ -95,11 +121,26 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   server->pool_ = *std::move(pool);
   server->ids_ = NewRandomIdGenerator();
   server->validator_ = std::make_unique<RequestValidator>(server->config_);
-  server->evaluator_ =
-      std::make_unique<Evaluator>(*server->sandbox_, *server->gateway_, server->time_source_);
-  server->service_ = std::make_unique<EvaluateServiceImpl>(
-      *server->validator_, *server->evaluator_, *server->gateway_, *server->pool_,
-      server->time_source_, *server->ids_, *server->logger_);
+  server->evaluator_ = std::make_unique<Evaluator>(*server->sandbox_, *server->gateway_,
+                                                   server->time_source_, server->metrics_.get());
+  ServiceDependencies dependencies;
+  dependencies.validator = server->validator_.get();
+  dependencies.evaluator = server->evaluator_.get();
+  dependencies.gateway = server->gateway_.get();
+  dependencies.pool = server->pool_.get();
+  dependencies.time_source = &server->time_source_;
+  dependencies.ids = server->ids_.get();
+  dependencies.logger = server->logger_.get();
+  dependencies.metrics = server->metrics_.get();
+  dependencies.decision_log = server->decision_log_.get();
+  Server* self = server.get();
+  dependencies.on_decision_log_failure = [self] {
+    // Readiness goes: without a decision log this replica must not be sent decisions.
+    if (self->grpc_server_ != nullptr) {
+      self->grpc_server_->GetHealthCheckService()->SetServingStatus(false);
+    }
+  };
+  server->service_ = std::make_unique<EvaluateServiceImpl>(dependencies);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

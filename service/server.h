@@ -12,6 +12,9 @@
 #include "connectors/random_source.h"
 #include "connectors/secret_store.h"
 #include "sandbox/sandbox.h"
+#include "sandbox/worker_sandbox.h"
+#include "service/observability/decision_log.h"
+#include "service/observability/prometheus_metrics.h"
 #include "service/config.h"
 #include "service/evaluate_service.h"
 #include "service/evaluator.h"
@@ -35,6 +38,8 @@ class Server {
 
   // The port the server listens on (the one chosen when the config said port 0).
   int port() const { return port_; }
+  // The port /metrics is served on (0 when metrics are disabled).
+  int metrics_port() const { return metrics_->listening_port(); }
 
   // Graceful stop: health turns NOT_SERVING (and stays answerable), new calls are refused with
   // UNAVAILABLE / SERVER_SHUTTING_DOWN, calls in flight may finish within `drain_grace`, then the
@@ -56,11 +61,15 @@ class Server {
   std::unique_ptr<connectors::RandomSource> random_;
   std::unique_ptr<connectors::ConnectorGateway> gateway_;
   std::unique_ptr<connectors::HttpClient> http_client_;
+  std::unique_ptr<observability::PrometheusMetrics> metrics_;
+  std::unique_ptr<sandbox::WorkerObserver> worker_observer_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::unique_ptr<EvaluatorPool> pool_;
   std::unique_ptr<IdGenerator> ids_;
   std::unique_ptr<RequestValidator> validator_;
   std::unique_ptr<Evaluator> evaluator_;
+  // After the metrics (it reports to them) and before the service (whose calls wait on it).
+  std::unique_ptr<observability::DecisionLog> decision_log_;
   std::unique_ptr<EvaluateServiceImpl> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;

@@ -17,7 +17,7 @@ for dir in base overlays/example; do
   node "$validator" "$rendered" --extract-config "$config" >/dev/null || true  # checks: other test
   [ -s "$config" ] || { fail "$dir: no config.yaml in the rendered ConfigMap"; continue; }
 
-  "$server_binary" --config "$config" --listen 127.0.0.1:0 >"$log" 2>&1 &
+  "$server_binary" --config "$config" --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 >"$log" 2>&1 &
   server=$!
   listening=""
   for _ in $(seq 200); do

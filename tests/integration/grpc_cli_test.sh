@@ -11,7 +11,7 @@ buf="$workspace/node_modules/.bin/buf"
 
 log="$TEST_TMPDIR/server.log"
 "$runfiles/service/evaluate_server" --config "$runfiles/deploy/config.example.yaml" \
-  --listen 127.0.0.1:0 >"$log" 2>&1 &
+  --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 >"$log" 2>&1 &
 server=$!
 trap 'kill -KILL $server 2>/dev/null || true' EXIT
 port=""

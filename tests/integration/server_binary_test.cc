@@ -20,7 +20,7 @@ using testing::ServerProcess;
 TEST(ServerBinaryTest, ServesTheExampleConfigOnTheListenFlagAddress) {
   absl::StatusOr<ServerProcess> server = ServerProcess::Start(
       {"--config", ServerProcess::Runfile("deploy/config.example.yaml"), "--listen",
-       "127.0.0.1:0"});
+       "127.0.0.1:0", "--metrics_listen", "127.0.0.1:0"});
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = evaluate::v1::EvaluateService::NewStub(grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
@@ -30,7 +30,7 @@ TEST(ServerBinaryTest, ServesTheExampleConfigOnTheListenFlagAddress) {
 }
 
 TEST(ServerBinaryTest, SigtermLetsTheCallInFlightFinishAndExitsZero) {
-  absl::StatusOr<ServerProcess> server = ServerProcess::Start({"--listen", "127.0.0.1:0"});
+  absl::StatusOr<ServerProcess> server = ServerProcess::Start({"--listen", "127.0.0.1:0", "--metrics_listen", "127.0.0.1:0"});
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = evaluate::v1::EvaluateService::NewStub(grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));

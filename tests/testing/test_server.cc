@@ -16,6 +16,7 @@ service::ServerConfig TestConfig() {
   config.listen_address = "127.0.0.1:0";
   config.log_level = "warn";
   config.drain_grace = absl::Seconds(3);
+  config.metrics.listen_address = "127.0.0.1:0";
   // Scripts run in real sandbox workers: the server binary from this test's runfiles.
   const char* runfiles = std::getenv("TEST_SRCDIR");
   config.worker_binary =
