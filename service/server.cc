@@ -13,8 +13,7 @@
 #include "connectors/builtin_connector_types.h"
 #include "connectors/curl_http_client.h"
 #include "connectors/http_connector_gateway.h"
-#include "sandbox/in_process_sandbox.h"
-#include "sandbox/worker_sandbox.h"
+#include "service/sandbox_factory.h"
 #include "service/logging.h"
 #include "service/worker_mode.h"
 
@@ -38,42 +37,6 @@ class MetricsWorkerObserver final : public sandbox::WorkerObserver {
   observability::Metrics& metrics_;
 };
 
-// The sandbox the config asks for: supervised worker processes, or this process's own heaps.
-absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
-    const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
-    const TimeSource& time_source, sandbox::WorkerObserver* observer) {
-  if (config.isolation == "in_process") {
-    absl::StatusOr<std::shared_ptr<const sandbox::ScriptRuntime>> runtime =
-        sandbox::LoadScriptRuntime(RuntimePaths(config));
-    if (!runtime.ok()) return runtime.status();
-    sandbox::InProcessSandboxOptions options;
-    options.engine.runtime = *std::move(runtime);
-    options.compiler.timeout = config.compile_timeout;
-    options.compiler.memory_bytes = config.compile_memory_bytes;
-    options.compile_cache_entries = config.compile_cache_entries;
-    options.engine.time_source = &time_source;
-    options.engine.connectors = catalog;
-    return sandbox::NewInProcessSandbox(options);
-  }
-  sandbox::WorkerSandboxOptions options;
-  options.worker_binary = config.worker_binary;
-  if (options.worker_binary.empty()) {
-    char path[4096];
-    const ssize_t length = readlink("/proc/self/exe", path, sizeof(path) - 1);
-    if (length <= 0) return absl::InternalError("cannot find this program's own path");
-    options.worker_binary.assign(path, static_cast<size_t>(length));
-  }
-  options.worker_args = WorkerArguments(config, catalog);
-  options.workers = config.evaluator_threads;
-  options.kill_grace = config.worker_kill_grace;
-  options.time_source = &time_source;
-  options.observer = observer;
-  absl::StatusOr<std::unique_ptr<sandbox::WorkerSandbox>> workers =
-      sandbox::NewWorkerSandbox(options);
-  if (!workers.ok()) return workers.status();
-  return std::unique_ptr<sandbox::Sandbox>(*std::move(workers));
-}
-
 int ToMillis(absl::Duration duration) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), INT32_MAX));
 }
@@ -91,15 +54,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
 
   absl::Status connectors_started = server->StartConnectors();
   if (!connectors_started.ok()) return connectors_started;
-  std::vector<sandbox::ConnectorCatalogEntry> catalog;
+  const std::vector<sandbox::ConnectorCatalogEntry> catalog = CatalogOf(*server->gateway_);
   observability::ConnectorLabelSet connector_labels;
-  for (const connectors::ConnectorDescription& connector : server->gateway_->ListConnectors()) {
-    sandbox::ConnectorCatalogEntry& entry = catalog.emplace_back();
-    entry.name = connector.name;
-    for (const connectors::OperationDescription& operation : connector.operations) {
-      entry.operations.push_back(operation.name);
-      connector_labels[connector.name].insert(operation.name);
-    }
+  for (const sandbox::ConnectorCatalogEntry& entry : catalog) {
+    connector_labels[entry.name].insert(entry.operations.begin(), entry.operations.end());
   }
   absl::StatusOr<std::unique_ptr<observability::PrometheusMetrics>> metrics =
       observability::NewPrometheusMetrics(config.metrics, connector_labels);

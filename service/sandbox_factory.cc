@@ -1,0 +1,63 @@
+#include "service/sandbox_factory.h"
+
+#include <unistd.h>
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "sandbox/in_process_sandbox.h"
+#include "service/worker_mode.h"
+
+namespace evaluatecode::service {
+
+std::vector<sandbox::ConnectorCatalogEntry> CatalogOf(const connectors::ConnectorGateway& gateway) {
+  std::vector<sandbox::ConnectorCatalogEntry> catalog;
+  for (const connectors::ConnectorDescription& connector : gateway.ListConnectors()) {
+    sandbox::ConnectorCatalogEntry& entry = catalog.emplace_back();
+    entry.name = connector.name;
+    for (const connectors::OperationDescription& operation : connector.operations) {
+      entry.operations.push_back(operation.name);
+    }
+  }
+  return catalog;
+}
+
+absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
+    const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
+    const TimeSource& time_source, sandbox::WorkerObserver* observer) {
+  if (config.isolation == "in_process") {
+    absl::StatusOr<std::shared_ptr<const sandbox::ScriptRuntime>> runtime =
+        sandbox::LoadScriptRuntime(RuntimePaths(config));
+    if (!runtime.ok()) return runtime.status();
+    sandbox::InProcessSandboxOptions options;
+    options.engine.runtime = *std::move(runtime);
+    options.compiler.timeout = config.compile_timeout;
+    options.compiler.memory_bytes = config.compile_memory_bytes;
+    options.compile_cache_entries = config.compile_cache_entries;
+    options.engine.time_source = &time_source;
+    options.engine.connectors = catalog;
+    // Load the TypeScript compiler before any evaluation needs it: its ~1 s must not count
+    // against an evaluation's timeout.
+    options.preload_transpiler = true;
+    return sandbox::NewInProcessSandbox(options);
+  }
+  sandbox::WorkerSandboxOptions options;
+  options.worker_binary = config.worker_binary;
+  if (options.worker_binary.empty()) {
+    char path[4096];
+    const ssize_t length = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    if (length <= 0) return absl::InternalError("cannot find this program's own path");
+    options.worker_binary.assign(path, static_cast<size_t>(length));
+  }
+  options.worker_args = WorkerArguments(config, catalog);
+  options.workers = config.evaluator_threads;
+  options.kill_grace = config.worker_kill_grace;
+  options.time_source = &time_source;
+  options.observer = observer;
+  absl::StatusOr<std::unique_ptr<sandbox::WorkerSandbox>> workers =
+      sandbox::NewWorkerSandbox(options);
+  if (!workers.ok()) return workers.status();
+  return std::unique_ptr<sandbox::Sandbox>(*std::move(workers));
+}
+
+}  // namespace evaluatecode::service

@@ -1,0 +1,29 @@
+#ifndef EVALUATECODE_SERVICE_SANDBOX_FACTORY_H_
+#define EVALUATECODE_SERVICE_SANDBOX_FACTORY_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/time_source.h"
+#include "connectors/connector_gateway.h"
+#include "sandbox/connector_host.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/worker_sandbox.h"
+#include "service/config.h"
+
+namespace evaluatecode::service {
+
+// The connectors `gateway` offers, as scripts see them.
+std::vector<sandbox::ConnectorCatalogEntry> CatalogOf(const connectors::ConnectorGateway& gateway);
+
+// The sandbox `config` asks for (evaluator.isolation): supervised worker processes, or this
+// process's own heaps, with `catalog` as the scripts' `connectors` and the script runtime loaded
+// from the config's paths. `time_source` and `observer` (may be null) must outlive the sandbox.
+absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
+    const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
+    const TimeSource& time_source, sandbox::WorkerObserver* observer);
+
+}  // namespace evaluatecode::service
+
+#endif  // EVALUATECODE_SERVICE_SANDBOX_FACTORY_H_

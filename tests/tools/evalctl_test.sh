@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# evalctl as script authors use it: every example runs with its fixtures and decides as expected;
+# `evalctl run` prints what the server answers for the same script and input (compared with
+# `evalctl call` against the real server); `check` reports positions; `types` declares connectors.
+set -euo pipefail
+
+runfiles="$TEST_SRCDIR/evaluatecode"
+evalctl="$runfiles/tools/evalctl/evalctl"
+examples="$runfiles/examples"
+failures=0
+expect() {  # expect NAME ACTUAL EXPECTED
+  if [ "$2" = "$3" ]; then echo "ok: $1"; else echo "FAIL: $1: got '$2', want '$3'"; failures=$((failures + 1)); fi
+}
+outcome() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("decision",{}).get("outcome") or d.get("code"))'; }
+
+while read -r script input fixtures want; do
+  args=(run "$examples/$script" --input "$examples/inputs/$input")
+  [ "$fixtures" != "-" ] && args+=(--fixtures "$examples/fixtures/$fixtures")
+  got=$("$evalctl" "${args[@]}" | outcome || true)
+  expect "$script on $input" "$got" "$want"
+done <<'CASES'
+document-selfie-decision.js clean-approve.json - APPROVE
+document-selfie-decision.js selfie-mismatch.json - REVIEW
+document-selfie-decision.js watchlist-hit.json - DECLINE
+sift-score-decision.ts watchlist-hit.json sift-high.json DECLINE
+sift-score-decision.ts clean-approve.json sift-low.json APPROVE
+vendor-http-lookup.js clean-approve.json acme-person.json APPROVE
+vendor-http-lookup.js watchlist-hit.json acme-person.json REVIEW
+async-checks.ts selfie-mismatch.json sift-high.json DECLINE
+CASES
+
+# A vendor call with no recorded answer fails precisely.
+got=$("$evalctl" run "$examples/sift-score-decision.ts" --input "$examples/inputs/watchlist-hit.json" \
+  --fixtures "$examples/fixtures/sift-low.json" |
+  python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["code"], d["details"]["reason"])' || true)
+expect "an unanswered connector call is an error" "$got" "UNAVAILABLE CONNECTOR_UNAVAILABLE"
+
+# run == call: the same script and input through the real server.
+log="$TEST_TMPDIR/server.log"
+"$runfiles/service/evaluate_server" --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 >"$log" 2>&1 &
+server=$!
+trap 'kill -KILL $server 2>/dev/null || true' EXIT
+port=""
+for _ in $(seq 400); do
+  port=$(grep -o '"port":[0-9]*' "$log" | head -1 | cut -d: -f2 || true)
+  [ -n "$port" ] && break
+  sleep 0.05
+done
+[ -n "$port" ] || { echo "server did not start"; cat "$log"; exit 1; }
+normalize() {  # drops what differs by nature between two evaluations: id, timings, log times
+  python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+body = d.get("details", d)
+for key in ("decisionId", "usage"):
+    body.pop(key, None)
+for entry in body.get("logs", []):
+    entry.pop("time", None)
+print(json.dumps(d, sort_keys=True))'
+}
+for input in clean-approve selfie-mismatch watchlist-hit; do
+  local_out=$("$evalctl" run "$examples/document-selfie-decision.js" --input "$examples/inputs/$input.json" | normalize)
+  server_out=$("$evalctl" call "$examples/document-selfie-decision.js" --input "$examples/inputs/$input.json" \
+    --server "127.0.0.1:$port" | normalize)
+  expect "run equals the server's answer on $input" "$local_out" "$server_out"
+done
+printf 'console.log("before");\nthrow new TypeError("bad input");\n' >"$TEST_TMPDIR/throws.js"
+local_out=$("$evalctl" run "$TEST_TMPDIR/throws.js" | normalize || true)
+server_out=$("$evalctl" call "$TEST_TMPDIR/throws.js" --server "127.0.0.1:$port" | normalize || true)
+expect "run equals the server's answer on an error" "$local_out" "$server_out"
+
+# check: diagnostics at the author's position, exit 1.
+printf 'interface A { x: number }\nconst a: A = { x: (1 + };\n' >"$TEST_TMPDIR/bad.ts"
+set +e
+out=$("$evalctl" check "$TEST_TMPDIR/bad.ts")
+code=$?
+set -e
+expect "check exits 1 on a syntax error" "$code" "1"
+expect "check reports line:column" "$(python3 -c 'import json,sys; d=json.load(sys.stdin)["diagnostics"][0]; print(d["line"], d["column"])' <<<"$out")" "2 24"
+
+# types: a declaration file with the connectors of the config.
+printf 'connectors:\n  sift:\n    type: sift\n    auth: {secret_file: /nonexistent}\n' >"$TEST_TMPDIR/config.yaml"
+types=$("$evalctl" types --config "$TEST_TMPDIR/config.yaml")
+grep -q 'score(params: { user_id: string; abuse_types?: string\[\];' <<<"$types" && ok=yes || ok=no
+expect "types declares connectors.sift.score with typed params" "$ok" "yes"
+grep -q 'declare const input: any;' <<<"$types" && ok=yes || ok=no
+expect "types declares input" "$ok" "yes"
+
+[ "$failures" -eq 0 ]

@@ -1,0 +1,290 @@
+// evalctl: run, check and call EvaluateCode scripts from a terminal, with the server's own engine.
+//
+//   evalctl run SCRIPT [--input input.json] [--fixtures calls.json] [--config config.yaml]
+//   evalctl check SCRIPT [--config config.yaml]
+//   evalctl call SCRIPT --server HOST:PORT [--input input.json]
+//   evalctl types [--config config.yaml] [--fixtures calls.json]
+//
+// `run` evaluates in this process (in-process sandbox, same compiler, runtime and limits as the
+// server) and prints what the server would answer: the EvaluateCodeResponse as JSON, or the error
+// as {"code", "message", "details"}. Vendor calls are answered from --fixtures (recorded
+// connector calls) when given, else by the connectors in --config. Exit code: 0 on success, 1 when
+// the evaluation (or check) failed, 2 on a usage or set-up error.
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "connectors/builtin_connector_types.h"
+#include "connectors/curl_http_client.h"
+#include "connectors/http_connector_gateway.h"
+#include "evaluate/v1/evaluate.grpc.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/rpc/status.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "service/config.h"
+#include "service/error_status.h"
+#include "service/evaluator.h"
+#include "service/recorded_connector_gateway.h"
+#include "service/request_validator.h"
+#include "service/sandbox_factory.h"
+#include "tools/evalctl/typescript_declarations.h"
+
+ABSL_FLAG(std::string, input, "", "JSON file with the script's input (default: {}).");
+ABSL_FLAG(std::string, fixtures, "",
+          "JSON file of recorded connector calls that answer the script's vendor calls.");
+ABSL_FLAG(std::string, config, "", "Server config (limits, connectors); default: built-in.");
+ABSL_FLAG(std::string, server, "", "HOST:PORT of a running server (for `call`).");
+ABSL_FLAG(std::string, connectors, "",
+          "Comma-separated connectors the evaluation may call (default: all available).");
+ABSL_FLAG(std::string, tenant, "", "The tenant label of the evaluation.");
+ABSL_FLAG(uint32_t, timeout_ms, 0, "The evaluation's timeout (default: the config's).");
+
+namespace evaluatecode::evalctl {
+namespace {
+
+using evaluate::v1::EvaluateCodeRequest;
+using evaluate::v1::EvaluateCodeResponse;
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  google::protobuf::util::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+// What a client sees of one EvaluateCode call, as JSON: the response, or the error with its
+// EvaluationError detail. `run` and `call` print through this one function.
+std::string Render(const grpc::Status& status, const EvaluateCodeResponse& response) {
+  if (status.ok()) return ToJson(response);
+  evaluate::v1::EvaluationError details;
+  google::rpc::Status rpc_status;
+  if (rpc_status.ParseFromString(status.error_details())) {
+    for (const google::protobuf::Any& any : rpc_status.details()) any.UnpackTo(&details);
+  }
+  std::string details_json = ToJson(details);
+  while (!details_json.empty() && details_json.back() == '\n') details_json.pop_back();
+  std::string message = ToJson([&] {
+    google::protobuf::Value v;
+    v.set_string_value(status.error_message());
+    return v;
+  }());
+  while (!message.empty() && message.back() == '\n') message.pop_back();
+  return absl::StrCat(
+      "{\n \"code\": \"",
+      absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
+      "\",\n \"message\": ", message, ",\n \"details\": ", details_json, "\n}\n");
+}
+
+absl::StatusOr<service::ServerConfig> LoadConfig() {
+  service::ServerConfig config;
+  if (const std::string path = absl::GetFlag(FLAGS_config); !path.empty()) {
+    absl::StatusOr<service::ServerConfig> loaded = service::LoadConfigFile(path);
+    if (!loaded.ok()) return loaded.status();
+    config = *std::move(loaded);
+  }
+  config.isolation = "in_process";  // the CLI runs the engine itself
+  return config;
+}
+
+// The connector layer for `run`: fixtures when given, else the config's connectors.
+struct Connectors {
+  std::unique_ptr<connectors::HttpClient> http_client;
+  std::unique_ptr<connectors::ConnectorTypeRegistry> types;
+  std::unique_ptr<connectors::SecretStore> secrets;
+  std::unique_ptr<connectors::RandomSource> random;
+  std::unique_ptr<connectors::ConnectorGateway> gateway;
+};
+
+absl::StatusOr<Connectors> NewConnectors(const service::ServerConfig& config,
+                                         const TimeSource& time_source) {
+  Connectors out;
+  if (const std::string path = absl::GetFlag(FLAGS_fixtures); !path.empty() ||
+                                                               config.connectors.empty()) {
+    std::vector<evaluate::v1::ConnectorCall> recordings;
+    if (!path.empty()) {
+      absl::StatusOr<std::string> text = ReadFile(path);
+      if (!text.ok()) return text.status();
+      absl::StatusOr<std::vector<evaluate::v1::ConnectorCall>> parsed =
+          service::ParseRecordings(*text);
+      if (!parsed.ok()) return parsed.status();
+      recordings = *std::move(parsed);
+    }
+    out.gateway = std::make_unique<service::RecordedConnectorGateway>(std::move(recordings));
+    return out;
+  }
+  absl::StatusOr<std::unique_ptr<connectors::HttpClient>> http =
+      connectors::NewCurlHttpClient({&time_source});
+  if (!http.ok()) return http.status();
+  out.http_client = *std::move(http);
+  out.types = connectors::NewBuiltinConnectorTypes();
+  out.secrets = connectors::NewFileSecretStore();
+  out.random = connectors::NewRandomSource();
+  connectors::GatewayOptions options;
+  options.connectors = config.connectors;
+  options.types = out.types.get();
+  options.http_client = out.http_client.get();
+  options.secrets = out.secrets.get();
+  options.time_source = &time_source;
+  options.random = out.random.get();
+  absl::StatusOr<std::unique_ptr<connectors::ConnectorGateway>> gateway =
+      connectors::NewConnectorGateway(std::move(options));
+  if (!gateway.ok()) return gateway.status();
+  out.gateway = *std::move(gateway);
+  return out;
+}
+
+absl::StatusOr<EvaluateCodeRequest> BuildRequest(const std::string& script_path,
+                                                 const connectors::ConnectorGateway* gateway) {
+  EvaluateCodeRequest request;
+  absl::StatusOr<std::string> code = ReadFile(script_path);
+  if (!code.ok()) return code.status();
+  request.set_code(*std::move(code));
+  if (const std::string path = absl::GetFlag(FLAGS_input); !path.empty()) {
+    absl::StatusOr<std::string> input = ReadFile(path);
+    if (!input.ok()) return input.status();
+    if (!google::protobuf::util::JsonStringToMessage(*input, request.mutable_input()).ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": not a JSON object"));
+    }
+  }
+  if (const std::string names = absl::GetFlag(FLAGS_connectors); !names.empty()) {
+    for (absl::string_view name : absl::StrSplit(names, ',', absl::SkipEmpty())) {
+      request.add_connectors(std::string(name));
+    }
+  } else if (gateway != nullptr) {
+    for (const connectors::ConnectorDescription& c : gateway->ListConnectors()) {
+      request.add_connectors(c.name);
+    }
+  }
+  if (const std::string tenant = absl::GetFlag(FLAGS_tenant); !tenant.empty()) {
+    (*request.mutable_labels())["tenant"] = tenant;
+  }
+  request.mutable_limits()->set_timeout_ms(absl::GetFlag(FLAGS_timeout_ms));
+  return request;
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "evalctl: %s\n", std::string(status.message()).c_str());
+  return 2;
+}
+
+int Run(const std::string& script) {
+  absl::StatusOr<service::ServerConfig> config = LoadConfig();
+  if (!config.ok()) return Fail(config.status());
+  RealTimeSource time_source;
+  absl::StatusOr<Connectors> connectors = NewConnectors(*config, time_source);
+  if (!connectors.ok()) return Fail(connectors.status());
+  // The recorded connectors are part of the config the validator checks requests against.
+  for (const connectors::ConnectorDescription& c : connectors->gateway->ListConnectors()) {
+    if (std::none_of(config->connectors.begin(), config->connectors.end(),
+                     [&c](const connectors::ConnectorConfig& known) { return known.name == c.name; })) {
+      connectors::ConnectorConfig recorded;
+      recorded.name = c.name;
+      config->connectors.push_back(recorded);
+    }
+  }
+  absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox = service::NewSandbox(
+      *config, service::CatalogOf(*connectors->gateway), time_source, nullptr);
+  if (!sandbox.ok()) return Fail(sandbox.status());
+  absl::StatusOr<EvaluateCodeRequest> request = BuildRequest(script, connectors->gateway.get());
+  if (!request.ok()) return Fail(request.status());
+
+  service::RequestValidator validator(*config);
+  service::Evaluator evaluator(**sandbox, *connectors->gateway, time_source);
+  EvaluateCodeResponse response;
+  std::optional<evaluate::v1::EvaluationError> error;
+  auto validated = validator.Validate(*request);
+  if (auto* invalid = std::get_if<evaluate::v1::EvaluationError>(&validated)) {
+    error = std::move(*invalid);
+  } else {
+    service::CallContext call{"local", time_source.Now()};
+    error = evaluator.Evaluate(*request, std::get<service::ResolvedLimits>(validated), call,
+                               &response);
+  }
+  const grpc::Status status = error ? service::ToGrpcStatus(*error) : grpc::Status::OK;
+  std::cout << Render(status, response);
+  return status.ok() ? 0 : 1;
+}
+
+int Check(const std::string& script) {
+  absl::StatusOr<service::ServerConfig> config = LoadConfig();
+  if (!config.ok()) return Fail(config.status());
+  RealTimeSource time_source;
+  absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox =
+      service::NewSandbox(*config, {}, time_source, nullptr);
+  if (!sandbox.ok()) return Fail(sandbox.status());
+  absl::StatusOr<std::string> code = ReadFile(script);
+  if (!code.ok()) return Fail(code.status());
+  service::RecordedConnectorGateway no_connectors({});
+  service::Evaluator evaluator(**sandbox, no_connectors, time_source);
+  evaluate::v1::CompileCodeRequest request;
+  request.set_code(*code);
+  evaluate::v1::CompileCodeResponse response;
+  std::optional<evaluate::v1::EvaluationError> error = evaluator.Compile(request, &response);
+  if (error.has_value()) return Fail(absl::InternalError(error->message()));
+  std::cout << ToJson(response);
+  return response.valid() ? 0 : 1;
+}
+
+int Call(const std::string& script) {
+  const std::string server = absl::GetFlag(FLAGS_server);
+  if (server.empty()) return Fail(absl::InvalidArgumentError("call needs --server HOST:PORT"));
+  absl::StatusOr<EvaluateCodeRequest> request = BuildRequest(script, nullptr);
+  if (!request.ok()) return Fail(request.status());
+  auto stub = evaluate::v1::EvaluateService::NewStub(
+      grpc::CreateChannel(server, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  EvaluateCodeResponse response;
+  const grpc::Status status = stub->EvaluateCode(&context, *request, &response);
+  std::cout << Render(status, response);
+  return status.ok() ? 0 : 1;
+}
+
+int Types() {
+  absl::StatusOr<service::ServerConfig> config = LoadConfig();
+  if (!config.ok()) return Fail(config.status());
+  RealTimeSource time_source;
+  absl::StatusOr<Connectors> connectors = NewConnectors(*config, time_source);
+  if (!connectors.ok()) return Fail(connectors.status());
+  std::cout << TypeScriptDeclarations(connectors->gateway->ListConnectors());
+  return 0;
+}
+
+}  // namespace
+}  // namespace evaluatecode::evalctl
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "evalctl run|check|call SCRIPT [--input F] [--fixtures F] [--config F] [--server H:P]\n"
+      "       evalctl types [--config F] [--fixtures F]");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  const std::string command = args.size() > 1 ? args[1] : "";
+  if (command == "types") return evaluatecode::evalctl::Types();
+  if (args.size() != 3 || (command != "run" && command != "check" && command != "call")) {
+    std::fprintf(stderr, "usage: evalctl run|check|call SCRIPT [flags]  (evalctl --help)\n");
+    return 2;
+  }
+  if (command == "run") return evaluatecode::evalctl::Run(args[2]);
+  if (command == "check") return evaluatecode::evalctl::Check(args[2]);
+  return evaluatecode::evalctl::Call(args[2]);
+}
