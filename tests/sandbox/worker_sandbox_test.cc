@@ -120,17 +120,36 @@ TEST_F(WorkerSandboxTest, ANativeBuiltInThatIgnoresTheClockIsKilledAtTheDeadline
   EXPECT_EQ(sandbox_->stats().starts, 4);
 }
 
+// The worker that has used the most CPU: the one spinning in the evaluation under test.
+pid_t BusiestWorker() {
+  pid_t busiest = -1;
+  long most = -1;
+  for (pid_t pid : WorkerPids()) {
+    std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+    std::string field;
+    long ticks = 0;
+    for (int i = 1; i <= 15 && stat >> field; ++i) {
+      if (i == 14 || i == 15) ticks += std::atol(field.c_str());  // utime, stime
+    }
+    if (ticks > most) {
+      most = ticks;
+      busiest = pid;
+    }
+  }
+  return busiest;
+}
+
 TEST_F(WorkerSandboxTest, AWorkerThatDiesMidEvaluationIsAnsweredCrashedAndReplaced) {
   std::thread killer([] {
     absl::SleepFor(absl::Milliseconds(300));
-    for (pid_t pid : WorkerPids()) kill(pid, SIGKILL);
+    kill(BusiestWorker(), SIGKILL);
   });
   SandboxResult result = Run("while (true) {}", absl::Seconds(5));
   killer.join();
   ASSERT_TRUE(result.evaluation.error.has_value());
   EXPECT_EQ(result.evaluation.error->kind, ScriptError::Kind::kCrashed);
   EXPECT_THAT(result.evaluation.error->message, HasSubstr("signal 9"));
-  // Both workers were killed; the next evaluations still work once replacements have booted.
+  // The other worker serves at once; the killed one is replaced in the background.
   for (int i = 0; i < 3; ++i) {
     SandboxResult next = Run("return 1;");
     ASSERT_FALSE(next.evaluation.error.has_value()) << next.evaluation.error->message;
