@@ -229,6 +229,24 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::ListConnectors(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* EvaluateServiceImpl::Echo(grpc::CallbackServerContext* /*context*/,
+                                                    const evaluate::v1::EchoRequest* request,
+                                                    evaluate::v1::EchoResponse* response) {
+  metrics_.RecordRpcReceived("Echo");
+  auto* reactor = new CallReactor(*this);
+  const absl::Time received = time_source_.Now();
+  if (draining()) {
+    Answer(reactor, "Echo", received, ToGrpcStatus(ShuttingDownError()));
+    return reactor;
+  }
+  const bool queued = pool_.TrySubmit([this, reactor, request, response, received] {
+    response->set_payload(request->payload());
+    Answer(reactor, "Echo", received, grpc::Status::OK);
+  });
+  if (!queued) Answer(reactor, "Echo", received, ToGrpcStatus(OverloadedError()));
+  return reactor;
+}
+
 void EvaluateServiceImpl::BeginDrain() {
   absl::MutexLock lock(&mu_);
   draining_ = true;

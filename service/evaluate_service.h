@@ -56,6 +56,9 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
   grpc::ServerUnaryReactor* ListConnectors(grpc::CallbackServerContext* context,
                                            const evaluate::v1::ListConnectorsRequest* request,
                                            evaluate::v1::ListConnectorsResponse* response) override;
+  grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
+                                 const evaluate::v1::EchoRequest* request,
+                                 evaluate::v1::EchoResponse* response) override;
 
   // From now on new calls are answered UNAVAILABLE / SERVER_SHUTTING_DOWN.
   void BeginDrain() ABSL_LOCKS_EXCLUDED(mu_);

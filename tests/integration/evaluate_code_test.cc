@@ -268,6 +268,15 @@ TEST_F(EvaluateCodeTest, ListConnectorsAnswersWithTheConfiguredSet) {
   EXPECT_EQ(response.connectors_size(), 0);  // none configured in this server
 }
 
+TEST_F(EvaluateCodeTest, EchoReturnsThePayload) {
+  evaluate::v1::EchoRequest request;
+  request.set_payload("ping");
+  evaluate::v1::EchoResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(server_.stub().Echo(&context, request, &response).ok());
+  EXPECT_EQ(response.payload(), "ping");
+}
+
 TEST_F(EvaluateCodeTest, HealthIsServingForTheServerAndTheService) {
   for (const char* service : {"", "evaluate.v1.EvaluateService"}) {
     grpc::health::v1::HealthCheckRequest request;
