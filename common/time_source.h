@@ -20,6 +20,16 @@ class RealTimeSource final : public TimeSource {
   absl::Time Now() const override { return absl::Now(); }
 };
 
+// A clock stopped at one instant: what a script sees of time during an evaluation. Thread-safe.
+class FixedTimeSource final : public TimeSource {
+ public:
+  explicit FixedTimeSource(absl::Time now) : now_(now) {}
+  absl::Time Now() const override { return now_; }
+
+ private:
+  const absl::Time now_;
+};
+
 }  // namespace evaluatecode
 
 #endif  // EVALUATECODE_COMMON_TIME_SOURCE_H_

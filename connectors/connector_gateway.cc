@@ -12,6 +12,7 @@ absl::string_view ConnectorErrorReasonName(ConnectorErrorReason reason) {
     case ConnectorErrorReason::kConnectorUnavailable: return "CONNECTOR_UNAVAILABLE";
     case ConnectorErrorReason::kVendorError: return "VENDOR_ERROR";
     case ConnectorErrorReason::kResponseTooLarge: return "RESPONSE_TOO_LARGE";
+    case ConnectorErrorReason::kReplayMissingRecording: return "REPLAY_MISSING_RECORDING";
   }
   return "CONNECTOR_UNAVAILABLE";
 }

@@ -33,6 +33,8 @@ enum class ConnectorErrorReason {
   kVendorError,
   // The body passed the connector's max_response_bytes.
   kResponseTooLarge,
+  // Replays only: no recorded response matches the call (the gateway answers from recordings).
+  kReplayMissingRecording,
 };
 
 // "CONNECTOR_TIMEOUT" and so on; "" for kNone.

@@ -19,9 +19,22 @@
 #undef DUK_LINE_MACRO
 #define DUK_LINE_MACRO 0
 
+/* Determinism: the script's clock is the evaluation's (fixed while it runs), its time zone is UTC,
+ * and Math.random() draws from a generator seeded per evaluation. The macros expand inside
+ * duktape.c, where the thread's heap and its udata are visible. */
+#define DUK_USE_DATE_GET_NOW(ctx) evaluatecode_date_now((ctx)->heap->heap_udata)
+#undef DUK_USE_DATE_GET_LOCAL_TZOFFSET
+#define DUK_USE_DATE_GET_LOCAL_TZOFFSET(d) 0
+#define DUK_USE_GET_RANDOM_DOUBLE(udata) evaluatecode_random_double(udata)
+
 #if defined(__cplusplus)
-extern "C"
+extern "C" {
 #endif
 duk_bool_t evaluatecode_exec_timeout_check(void *udata);
+duk_double_t evaluatecode_date_now(void *udata);
+duk_double_t evaluatecode_random_double(void *udata);
+#if defined(__cplusplus)
+}
+#endif
 
 #endif /* EVALUATECODE_DUK_CONFIG_H_INCLUDED */

@@ -80,12 +80,16 @@ class DuktapeEngine final : public Engine {
     DuktapeHeap& raw = warm.heap();
     duk_context* ctx = warm.context();
 
-    Console console(request.limits.max_log_bytes, time_source_);
+    // Console entries carry the evaluation's clock too, so that a replay logs identically.
+    const FixedTimeSource frozen(request.clock);
+    Console console(request.limits.max_log_bytes,
+                    request.clock == absl::InfiniteFuture() ? time_source_ : frozen);
     ValueBridge bridge;
     ConnectorCallScratch connector_scratch;
     Run run{&script, &request, &warm, &console, &connector_scratch, &bridge, &out.result};
     raw.set_memory_cap(request.limits.memory_bytes);
     raw.ResetCounters();
+    raw.SetWorld(request.clock, request.random_seed);
     raw.Arm(request.deadline, request.cancellation);
     const duk_int_t status = duk_safe_call(ctx, RunScript, &run, 0, 1);
     if (status != DUK_EXEC_SUCCESS) {

@@ -126,3 +126,21 @@ extern "C" duk_bool_t evaluatecode_exec_timeout_check(void* udata) {
   }
   return 0;
 }
+
+// Date.now() and new Date() (DUK_USE_DATE_GET_NOW): milliseconds since the epoch.
+extern "C" duk_double_t evaluatecode_date_now(void* udata) {
+  using evaluatecode::sandbox::DuktapeHeap;
+  auto* state = static_cast<DuktapeHeap::State*>(udata);
+  const absl::Time now = state != nullptr && state->clock != absl::InfiniteFuture()
+                             ? state->clock
+                             : absl::Now();
+  return static_cast<duk_double_t>(absl::ToUnixMillis(now));
+}
+
+// Math.random() (DUK_USE_GET_RANDOM_DOUBLE): 53 random bits from the evaluation's generator, which
+// gives the same sequence for the same seed on every machine (std::mt19937_64 is fully specified).
+extern "C" duk_double_t evaluatecode_random_double(void* udata) {
+  using evaluatecode::sandbox::DuktapeHeap;
+  auto* state = static_cast<DuktapeHeap::State*>(udata);
+  return static_cast<duk_double_t>(state->random() >> 11) * (1.0 / 9007199254740992.0);
+}

@@ -2,7 +2,9 @@
 #define EVALUATECODE_SANDBOX_DUKTAPE_HEAP_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <random>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -39,6 +41,13 @@ class DuktapeHeap {
   void Arm(absl::Time deadline, const Cancellation* cancellation);
   void Disarm();
 
+  // What the script observes of the world in the next evaluation: the time Date.now() and new
+  // Date() return (InfiniteFuture: the real clock) and the seed of Math.random().
+  void SetWorld(absl::Time clock, uint64_t random_seed) {
+    state_.clock = clock;
+    state_.random.seed(random_seed);
+  }
+
   // Changes the cap for what follows (a warm heap serves requests with different limits). Bytes
   // already held count against it.
   void set_memory_cap(size_t memory_cap_bytes) { state_.cap_bytes = memory_cap_bytes; }
@@ -65,6 +74,8 @@ class DuktapeHeap {
     const Cancellation* cancellation = nullptr;
     StopCause stop_cause = StopCause::kNone;
     const TimeSource* time_source = nullptr;
+    absl::Time clock = absl::InfiniteFuture();
+    std::mt19937_64 random;
   };
 
  private:

@@ -38,6 +38,10 @@ struct EvaluationRequest {
   std::string partition;
   // Serves `connectors.*` calls; null: every call fails CONNECTOR_NOT_ALLOWED. Not owned.
   ConnectorHost* connector_host = nullptr;
+  // The evaluation's world, for reproducible results: Date.now() and console times are `clock`
+  // (InfiniteFuture: the real clock), Math.random() is seeded with `random_seed`.
+  absl::Time clock = absl::InfiniteFuture();
+  uint64_t random_seed = 0;
 };
 
 // One console call.

@@ -33,6 +33,8 @@ class InProcessSandbox final : public Sandbox {
     run.cancellation = request.cancellation;
     run.partition = request.partition;
     run.connector_host = request.connector_host;
+    run.clock = request.clock;
+    run.random_seed = request.random_seed;
     absl::StatusOr<EvaluationResult> evaluation = engine_->Evaluate(*(*compiled)->script, run);
     if (!evaluation.ok()) return evaluation.status();
     result.evaluation = *std::move(evaluation);

@@ -28,6 +28,9 @@ struct SandboxRequest {
   // Serves the script's connector calls (in this process, even when the script runs in a worker);
   // null: every call fails CONNECTOR_NOT_ALLOWED. Not owned.
   ConnectorHost* connector_host = nullptr;
+  // What the script sees of time and randomness (see EvaluationRequest).
+  absl::Time clock = absl::InfiniteFuture();
+  uint64_t random_seed = 0;
 };
 
 // How a source compiled.

@@ -13,7 +13,9 @@ namespace {
 
 // Globals a script must not reach: engine internals (Duktape.act/fin/dec/Thread/info can inspect
 // and resurrect objects), CBOR (buffer forging) and the loaders and printers of Duktape's extras.
-constexpr const char* kRemovedGlobals[] = {"Duktape", "CBOR", "require", "print", "alert"};
+// `performance` reads the monotonic clock, which would make results depend on the machine.
+constexpr const char* kRemovedGlobals[] = {"Duktape", "CBOR",  "require",
+                                           "print",   "alert", "performance"};
 
 // Hidden stash keys (the \xff prefix makes them Duktape-internal symbols scripts cannot name).
 constexpr char kDeepFreezeKey[] = "\xff" "deepFreeze";

@@ -15,6 +15,10 @@ ipc::EvaluateRequest ToMessage(const SandboxRequest& request) {
                                       ? INT64_MAX
                                       : absl::ToUnixNanos(request.deadline));
   message.set_partition(request.partition);
+  message.set_clock_unix_nanos(request.clock == absl::InfiniteFuture()
+                                   ? INT64_MAX
+                                   : absl::ToUnixNanos(request.clock));
+  message.set_random_seed(request.random_seed);
   return message;
 }
 
@@ -30,6 +34,10 @@ SandboxRequest FromMessage(const ipc::EvaluateRequest& message, google::protobuf
                          ? absl::InfiniteFuture()
                          : absl::FromUnixNanos(message.deadline_unix_nanos());
   request.partition = message.partition();
+  request.clock = message.clock_unix_nanos() == INT64_MAX
+                      ? absl::InfiniteFuture()
+                      : absl::FromUnixNanos(message.clock_unix_nanos());
+  request.random_seed = message.random_seed();
   return request;
 }
 

@@ -38,6 +38,7 @@ grpc::StatusCode CodeForReason(ErrorReason reason) {
     case evaluate::v1::SANDBOX_CRASHED:
       return grpc::StatusCode::ABORTED;
     case evaluate::v1::SCRIPT_QUARANTINED:
+    case evaluate::v1::REPLAY_MISSING_RECORDING:
       return grpc::StatusCode::FAILED_PRECONDITION;
     case evaluate::v1::CONNECTOR_NOT_ALLOWED:
     case evaluate::v1::EGRESS_DENIED:

@@ -131,6 +131,7 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(
   CallContext call{ids_.NewId(), time_source_.Now(), DeadlineOf(*context),
                    &reactor->cancellation()};
   call.traceparent = TraceparentOf(*context);
+  call.random_seed = ids_.NewSeed();
   auto fail = [&](EvaluationError error) {
     FinishEvaluation(reactor, call, request, nullptr, std::move(error));
     return reactor;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
 #include "service/decision.h"
+#include "service/recorded_connector_gateway.h"
 #include "service/error_status.h"
 
 namespace evaluatecode::service {
@@ -101,14 +102,29 @@ std::optional<EvaluationError> Evaluator::Evaluate(
     const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
     const CallContext& call, evaluate::v1::EvaluateCodeResponse* response) const {
   response->set_decision_id(call.decision_id);
+  // The script's world: recorded in the answer so the evaluation can be replayed.
+  const absl::Time clock =
+      request.has_now()
+          ? absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(request.now()))
+          : call.received;
+  const uint64_t seed = request.random_seed() != 0 ? request.random_seed() : call.random_seed;
+  *response->mutable_evaluation_time() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(clock));
+  response->set_random_seed(seed);
+  // Replays answer vendor calls from the recording and never touch the network.
+  std::optional<RecordedConnectorGateway> replay;
+  if (request.has_replay()) {
+    replay.emplace(std::vector<evaluate::v1::ConnectorCall>(
+        request.replay().connector_calls().begin(), request.replay().connector_calls().end()));
+  }
   evaluate::v1::Usage usage;
   const auto tenant = request.labels().find("tenant");
   GatewayConnectorHost connector_host(
-      gateway_, tenant != request.labels().end() ? tenant->second : "",
+      replay.has_value() ? static_cast<connectors::ConnectorGateway&>(*replay) : gateway_,
+      tenant != request.labels().end() ? tenant->second : "",
       {request.connectors().begin(), request.connectors().end()}, EvaluationDeadline(call, limits),
       limits.max_connector_calls, metrics_);
   std::optional<EvaluationError> error =
-      CompileAndRun(request, limits, call, connector_host, response, &usage);
+      CompileAndRun(request, limits, call, clock, seed, connector_host, response, &usage);
   usage.set_connector_calls(static_cast<uint32_t>(connector_host.calls().size()));
   for (const evaluate::v1::ConnectorCall& record : connector_host.calls()) {
     *(error.has_value() ? error->add_connector_calls() : response->add_connector_calls()) = record;
@@ -130,14 +146,19 @@ std::optional<EvaluationError> Evaluator::Evaluate(
   *error->mutable_usage() = std::move(usage);
   error->set_decision_id(call.decision_id);
   error->set_code_sha256(response->code_sha256());
+  *error->mutable_evaluation_time() = response->evaluation_time();
+  error->set_random_seed(seed);
   return error;
 }
 
 std::optional<EvaluationError> Evaluator::CompileAndRun(
     const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
-    const CallContext& call, GatewayConnectorHost& connector_host,
-    evaluate::v1::EvaluateCodeResponse* response, evaluate::v1::Usage* usage) const {
+    const CallContext& call, absl::Time clock, uint64_t random_seed,
+    GatewayConnectorHost& connector_host, evaluate::v1::EvaluateCodeResponse* response,
+    evaluate::v1::Usage* usage) const {
   sandbox::SandboxRequest run;
+  run.clock = clock;
+  run.random_seed = random_seed;
   run.source = request.code();
   run.input = &request.input();
   run.limits = limits.engine;

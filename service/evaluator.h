@@ -29,6 +29,8 @@ struct CallContext {
   std::string traceparent;
   // Who called, as authenticated (empty while the server has no caller authentication).
   std::string caller;
+  // Math.random()'s seed when the request sets none (the service draws one per call).
+  uint64_t random_seed = 1;
 };
 
 // Runs one request end to end: compile and evaluate in the sandbox, type the decision, build the
@@ -58,8 +60,9 @@ class Evaluator {
   // Everything but the bookkeeping shared by success and failure.
   std::optional<evaluate::v1::EvaluationError> CompileAndRun(
       const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
-      const CallContext& call, GatewayConnectorHost& connector_host,
-      evaluate::v1::EvaluateCodeResponse* response, evaluate::v1::Usage* usage) const;
+      const CallContext& call, absl::Time clock, uint64_t random_seed,
+      GatewayConnectorHost& connector_host, evaluate::v1::EvaluateCodeResponse* response,
+      evaluate::v1::Usage* usage) const;
 
   sandbox::Sandbox& sandbox_;
   connectors::ConnectorGateway& gateway_;

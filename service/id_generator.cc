@@ -22,6 +22,12 @@ class RandomIdGenerator final : public IdGenerator {
                   bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]);
     return text;
   }
+
+  uint64_t NewSeed() override {
+    uint64_t seed = 0;
+    while (seed == 0) RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof(seed));
+    return seed;
+  }
 };
 
 }  // namespace

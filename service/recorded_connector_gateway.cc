@@ -38,6 +38,14 @@ void RecordedConnectorGateway::Call(connectors::ConnectorRequest request,
   result.operation = request.operation;
   result.redacted_params = request.params;
   result.from_cache = true;
+  if (std::find(request.allowed_connectors.begin(), request.allowed_connectors.end(),
+                request.connector) == request.allowed_connectors.end()) {
+    result.reason = connectors::ConnectorErrorReason::kConnectorNotAllowed;
+    result.message = absl::StrCat("connector '", request.connector,
+                                  "' is not in the request's connectors list");
+    done(std::move(result));
+    return;
+  }
   for (const evaluate::v1::ConnectorCall& recording : recordings_) {
     if (recording.connector() != request.connector ||
         recording.operation() != request.operation ||
@@ -54,7 +62,7 @@ void RecordedConnectorGateway::Call(connectors::ConnectorRequest request,
   }
   std::string params;
   google::protobuf::util::MessageToJsonString(request.params, &params);
-  result.reason = connectors::ConnectorErrorReason::kConnectorUnavailable;
+  result.reason = connectors::ConnectorErrorReason::kReplayMissingRecording;
   result.message = absl::StrCat("no recorded response for ", request.connector, ".",
                                 request.operation, "(", params, ")");
   done(std::move(result));

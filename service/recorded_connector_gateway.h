@@ -17,7 +17,8 @@ namespace evaluatecode::service {
 //
 // A call is answered by the first recording with the same connector and operation whose params
 // equal the call's (a recording without params matches any). Unmatched calls fail
-// CONNECTOR_UNAVAILABLE with a message naming the call. Thread-safe (immutable).
+// REPLAY_MISSING_RECORDING with a message naming the call; connectors missing from the request's
+// list fail CONNECTOR_NOT_ALLOWED, as they would live. Thread-safe (immutable).
 class RecordedConnectorGateway final : public connectors::ConnectorGateway {
  public:
   explicit RecordedConnectorGateway(std::vector<evaluate::v1::ConnectorCall> recordings);

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "service/error_status.h"
 
 namespace evaluatecode::service {
@@ -104,7 +105,14 @@ std::variant<ResolvedLimits, evaluate::v1::EvaluationError> RequestValidator::Va
     }
   }
 
-  for (int i = 0; i < request.connectors_size(); ++i) {
+  if (request.has_now() &&
+      (request.now().seconds() < google::protobuf::util::TimeUtil::kTimestampMinSeconds ||
+       request.now().seconds() > google::protobuf::util::TimeUtil::kTimestampMaxSeconds ||
+       request.now().nanos() < 0 || request.now().nanos() > 999999999)) {
+    return InvalidField("now", "now is not a valid timestamp (0001-01-01 to 9999-12-31)");
+  }
+  // A replay answers every connector call from its recording: the connectors need not exist here.
+  for (int i = 0; !request.has_replay() && i < request.connectors_size(); ++i) {
     const std::string& name = request.connectors(i);
     const bool offered = std::any_of(
         config_.connectors.begin(), config_.connectors.end(),

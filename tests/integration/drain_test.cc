@@ -15,9 +15,11 @@ using testing::DetailsOf;
 using testing::Evaluate;
 using testing::MakeRequest;
 
-// Busy-waits `ms` milliseconds inside the script.
-std::string BusyScript(int ms) {
-  return absl::StrCat("var end = Date.now() + ", ms, "; while (Date.now() < end) {} return 'done';");
+// Keeps an evaluator busy for about a second (the script's clock is frozen during an evaluation,
+// so it counts iterations rather than watching Date.now()). Long enough to be in flight when the
+// test acts, short enough to finish well within the timeouts and grace periods below.
+std::string BusyScript() {
+  return "var x = 0; for (var i = 0; i < 1.5e7; i++) { x += i % 7; } return 'done';";
 }
 
 grpc::health::v1::HealthCheckResponse::ServingStatus HealthOf(testing::TestServer& server) {
@@ -41,7 +43,7 @@ TEST(OverloadTest, AFullQueueIsRefusedAtOnceWithResourceExhausted) {
   for (int i = 0; i < 2; ++i) {
     callers[i] = std::thread([&, i] {
       EvaluateCodeResponse response;
-      slow[i] = Evaluate(server.stub(), MakeRequest(BusyScript(800), "{}", 5000), &response);
+      slow[i] = Evaluate(server.stub(), MakeRequest(BusyScript(), "{}", 20000), &response, 30000);
     });
     absl::SleepFor(absl::Milliseconds(100));
   }
@@ -58,14 +60,14 @@ TEST(OverloadTest, AFullQueueIsRefusedAtOnceWithResourceExhausted) {
 
 TEST(DrainTest, InFlightCallsFinishWithinTheGraceAndNewCallsAreRefused) {
   service::ServerConfig config = testing::TestConfig();
-  config.drain_grace = absl::Seconds(5);
+  config.drain_grace = absl::Seconds(10);
   testing::TestServer server(config);
 
   grpc::Status in_flight;
   EvaluateCodeResponse in_flight_response;
   std::thread caller([&] {
-    in_flight = Evaluate(server.stub(), MakeRequest(BusyScript(700), "{}", 5000),
-                         &in_flight_response);
+    in_flight = Evaluate(server.stub(), MakeRequest(BusyScript(), "{}", 20000),
+                         &in_flight_response, 30000);
   });
   absl::SleepFor(absl::Milliseconds(150));
   std::thread drainer([&] { server.server().Shutdown(); });

@@ -33,7 +33,7 @@ CASES
 got=$("$evalctl" run "$examples/sift-score-decision.ts" --input "$examples/inputs/watchlist-hit.json" \
   --fixtures "$examples/fixtures/sift-low.json" |
   python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["code"], d["details"]["reason"])' || true)
-expect "an unanswered connector call is an error" "$got" "UNAVAILABLE CONNECTOR_UNAVAILABLE"
+expect "an unanswered connector call is an error" "$got" "FAILED_PRECONDITION REPLAY_MISSING_RECORDING"
 
 # run == call: the same script and input through the real server.
 log="$TEST_TMPDIR/server.log"
@@ -52,7 +52,7 @@ normalize() {  # drops what differs by nature between two evaluations: id, timin
 import json, sys
 d = json.load(sys.stdin)
 body = d.get("details", d)
-for key in ("decisionId", "usage"):
+for key in ("decisionId", "usage", "evaluationTime", "randomSeed"):
     body.pop(key, None)
 for entry in body.get("logs", []):
     entry.pop("time", None)

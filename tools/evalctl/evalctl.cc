@@ -30,11 +30,13 @@
 #include "connectors/http_connector_gateway.h"
 #include "evaluate/v1/evaluate.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
 #include "google/rpc/status.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "service/config.h"
 #include "service/error_status.h"
 #include "service/evaluator.h"
+#include "service/id_generator.h"
 #include "service/recorded_connector_gateway.h"
 #include "service/request_validator.h"
 #include "service/sandbox_factory.h"
@@ -49,6 +51,9 @@ ABSL_FLAG(std::string, connectors, "",
           "Comma-separated connectors the evaluation may call (default: all available).");
 ABSL_FLAG(std::string, tenant, "", "The tenant label of the evaluation.");
 ABSL_FLAG(uint32_t, timeout_ms, 0, "The evaluation's timeout (default: the config's).");
+ABSL_FLAG(std::string, now, "",
+          "The script's clock, RFC 3339 (e.g. 2026-11-20T10:14:03Z); default: the current time.");
+ABSL_FLAG(uint64_t, random_seed, 0, "Seed of Math.random(); default: a random one.");
 
 namespace evaluatecode::evalctl {
 namespace {
@@ -179,6 +184,12 @@ absl::StatusOr<EvaluateCodeRequest> BuildRequest(const std::string& script_path,
     (*request.mutable_labels())["tenant"] = tenant;
   }
   request.mutable_limits()->set_timeout_ms(absl::GetFlag(FLAGS_timeout_ms));
+  if (const std::string now = absl::GetFlag(FLAGS_now); !now.empty()) {
+    if (!google::protobuf::util::TimeUtil::FromString(now, request.mutable_now())) {
+      return absl::InvalidArgumentError(absl::StrCat("--now: not an RFC 3339 time: ", now));
+    }
+  }
+  request.set_random_seed(absl::GetFlag(FLAGS_random_seed));
   return request;
 }
 
@@ -216,7 +227,9 @@ int Run(const std::string& script) {
   if (auto* invalid = std::get_if<evaluate::v1::EvaluationError>(&validated)) {
     error = std::move(*invalid);
   } else {
-    service::CallContext call{"local", time_source.Now()};
+    std::unique_ptr<service::IdGenerator> ids = service::NewRandomIdGenerator();
+    service::CallContext call{ids->NewId(), time_source.Now()};
+    call.random_seed = ids->NewSeed();
     error = evaluator.Evaluate(*request, std::get<service::ResolvedLimits>(validated), call,
                                &response);
   }
