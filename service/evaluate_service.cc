@@ -5,6 +5,7 @@
 #include <utility>
 #include <variant>
 
+#include "service/backtest_reactor.h"
 #include "service/error_status.h"
 #include "service/logging.h"
 #include "service/observability/traceparent.h"
@@ -79,7 +80,8 @@ EvaluateServiceImpl::EvaluateServiceImpl(const ServiceDependencies& dependencies
       logger_(*dependencies.logger),
       metrics_(*dependencies.metrics),
       decision_log_(*dependencies.decision_log),
-      on_decision_log_failure_(dependencies.on_decision_log_failure) {}
+      on_decision_log_failure_(dependencies.on_decision_log_failure),
+      backtest_parallelism_(dependencies.backtest_parallelism) {}
 
 void EvaluateServiceImpl::Answer(CallReactor* reactor, const char* method, absl::Time received,
                                  grpc::Status status) {
@@ -246,6 +248,18 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::Echo(grpc::CallbackServerContext*
   });
   if (!queued) Answer(reactor, "Echo", received, ToGrpcStatus(OverloadedError()));
   return reactor;
+}
+
+grpc::ServerBidiReactor<evaluate::v1::BacktestRequest, evaluate::v1::BacktestResponse>*
+EvaluateServiceImpl::Backtest(grpc::CallbackServerContext* /*context*/) {
+  metrics_.RecordRpcReceived("Backtest");
+  BacktestDependencies dependencies;
+  dependencies.validator = &validator_;
+  dependencies.evaluator = &evaluator_;
+  dependencies.pool = &pool_;
+  dependencies.time_source = &time_source_;
+  dependencies.default_parallelism = backtest_parallelism_;
+  return NewBacktestReactor(dependencies);
 }
 
 void EvaluateServiceImpl::BeginDrain() {

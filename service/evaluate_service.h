@@ -31,6 +31,8 @@ struct ServiceDependencies {
   const Evaluator* evaluator = nullptr;
   const connectors::ConnectorGateway* gateway = nullptr;
   EvaluatorPool* pool = nullptr;
+  // Replays a Backtest runs at once when its client does not say.
+  int backtest_parallelism = 2;
   const TimeSource* time_source = nullptr;
   IdGenerator* ids = nullptr;
   spdlog::logger* logger = nullptr;
@@ -59,6 +61,8 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
                                  const evaluate::v1::EchoRequest* request,
                                  evaluate::v1::EchoResponse* response) override;
+  grpc::ServerBidiReactor<evaluate::v1::BacktestRequest, evaluate::v1::BacktestResponse>* Backtest(
+      grpc::CallbackServerContext* context) override;
 
   // From now on new calls are answered UNAVAILABLE / SERVER_SHUTTING_DOWN.
   void BeginDrain() ABSL_LOCKS_EXCLUDED(mu_);
@@ -96,6 +100,7 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
   observability::Metrics& metrics_;
   observability::DecisionLog& decision_log_;
   const std::function<void()> on_decision_log_failure_;
+  const int backtest_parallelism_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_set<CallReactor*> in_flight_ ABSL_GUARDED_BY(mu_);

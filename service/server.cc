@@ -86,6 +86,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   dependencies.evaluator = server->evaluator_.get();
   dependencies.gateway = server->gateway_.get();
   dependencies.pool = server->pool_.get();
+  dependencies.backtest_parallelism = config.evaluator_threads;
   dependencies.time_source = &server->time_source_;
   dependencies.ids = server->ids_.get();
   dependencies.logger = server->logger_.get();

@@ -1,10 +1,13 @@
 // Replay: recorded evaluations (with their connector calls) re-run byte-identically, without the
 // network; a changed rule flips exactly the expected decisions; a missing recording fails precisely.
+#include <algorithm>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -184,6 +187,97 @@ TEST_F(ReplayTest, TheClockAndRandomnessAreTheRequests) {
             first.result().list_value().values(3).number_value());
   EXPECT_EQ(first.random_seed(), 42u);
   EXPECT_EQ(first.evaluation_time().seconds(), 1'700'000'000);
+}
+
+TEST_F(ReplayTest, ABacktestStreamsEveryResultAndASummaryOfTheFlips) {
+  const int kSample = 150;
+  std::vector<evaluate::v1::RecordedEvaluation> records;
+  std::vector<std::string> expected_flips;
+  for (int i = 0; i < kSample; ++i) {
+    evaluate::v1::RecordedEvaluation& record = records.emplace_back();
+    record.set_record_id(absl::StrCat("r", i));
+    *record.mutable_request() = Live(i, Rule(0.8));
+    ASSERT_TRUE(testing::Evaluate(server_.stub(), record.request(), record.mutable_response()).ok());
+    if (ScoreOf(i) >= 0.5 && ScoreOf(i) < 0.8) expected_flips.push_back(record.record_id());
+  }
+  const int requests = vendor_.request_count();
+
+  grpc::ClientContext context;
+  auto stream = server_.stub().Backtest(&context);
+  evaluate::v1::BacktestRequest start;
+  start.mutable_start()->set_code(Rule(0.5));
+  ASSERT_TRUE(stream->Write(start));
+  std::thread writer([&] {
+    for (const evaluate::v1::RecordedEvaluation& record : records) {
+      evaluate::v1::BacktestRequest message;
+      *message.mutable_record() = record;
+      if (!stream->Write(message)) break;
+    }
+    stream->WritesDone();
+  });
+  int results = 0;
+  std::vector<std::string> flipped;
+  evaluate::v1::BacktestResponse response;
+  evaluate::v1::BacktestSummary summary;
+  while (stream->Read(&response)) {
+    if (response.has_summary()) {
+      summary = response.summary();
+      continue;
+    }
+    ++results;
+    if (response.result().old_outcome() != response.result().new_outcome()) {
+      flipped.push_back(response.result().record_id());
+    }
+  }
+  writer.join();
+  ASSERT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(results, kSample);
+  std::sort(flipped.begin(), flipped.end());
+  std::sort(expected_flips.begin(), expected_flips.end());
+  EXPECT_EQ(flipped, expected_flips);
+  EXPECT_EQ(summary.records(), static_cast<uint32_t>(kSample));
+  uint32_t approve_to_decline = 0;
+  for (const auto& transition : summary.transitions()) {
+    if (transition.old_outcome() == Decision::APPROVE &&
+        transition.new_outcome() == Decision::DECLINE) {
+      approve_to_decline = transition.count();
+    }
+  }
+  EXPECT_EQ(approve_to_decline, expected_flips.size());
+  EXPECT_EQ(summary.changed_record_ids_size(), static_cast<int>(expected_flips.size()));
+  EXPECT_TRUE(summary.errors_by_reason().empty());
+  EXPECT_EQ(vendor_.request_count(), requests);  // replays only
+}
+
+TEST_F(ReplayTest, CancellingABacktestStopsAllItsWorkAtOnce) {
+  evaluate::v1::RecordedEvaluation record;
+  *record.mutable_request() = Live(1, Rule(0.8));
+  record.mutable_request()->mutable_limits()->set_timeout_ms(20000);
+  ASSERT_TRUE(testing::Evaluate(server_.stub(), record.request(), record.mutable_response()).ok());
+
+  grpc::ClientContext context;
+  auto stream = server_.stub().Backtest(&context);
+  evaluate::v1::BacktestRequest start;
+  start.mutable_start()->set_code("for (;;) {}");  // every replay runs until stopped
+  ASSERT_TRUE(stream->Write(start));
+  for (int i = 0; i < 20; ++i) {
+    evaluate::v1::BacktestRequest message;
+    *message.mutable_record() = record;
+    message.mutable_record()->set_record_id(absl::StrCat("r", i));
+    if (!stream->Write(message)) break;
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  const absl::Time cancelled = absl::Now();
+  context.TryCancel();
+  evaluate::v1::BacktestResponse response;
+  while (stream->Read(&response)) {
+  }
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  // The evaluators are free again at once: a new evaluation answers promptly.
+  EvaluateCodeResponse after;
+  ASSERT_TRUE(testing::Evaluate(server_.stub(), testing::MakeRequest("return 1;"), &after).ok());
+  EXPECT_LT(absl::Now() - cancelled, absl::Seconds(1));
 }
 
 }  // namespace
