@@ -1,0 +1,5 @@
+// expect: SCRIPT_TIMEOUT
+// limits: {"timeoutMs": 300}
+// bound: engine
+var o = { get x() { for (;;) {} } };
+return o.x;

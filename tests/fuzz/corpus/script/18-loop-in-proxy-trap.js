@@ -1,0 +1,5 @@
+// expect: SCRIPT_TIMEOUT
+// limits: {"timeoutMs": 300}
+// bound: engine
+var p = new Proxy({}, { get: function () { for (;;) {} } });
+return p.anything;

@@ -1,0 +1,4 @@
+// expect: SCRIPT_TIMEOUT
+// limits: {"timeoutMs": 300}
+// bound: engine
+return [1, 2].reduce(function (a) { for (;;) {} });

@@ -1,0 +1,5 @@
+// expect: SCRIPT_MEMORY_LIMIT
+// limits: {"timeoutMs": 5000, "memoryBytes": 8388608}
+// bound: engine
+var a = [];
+for (var i = 0; ; i++) a[i] = i * 1.5;

@@ -1,0 +1,4 @@
+// expect: SCRIPT_MEMORY_LIMIT
+// limits: {"timeoutMs": 5000, "memoryBytes": 8388608}
+// bound: engine
+return new Array(1 << 24).join('xy').length;

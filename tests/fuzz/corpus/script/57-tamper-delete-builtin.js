@@ -1,0 +1,4 @@
+// expect: SCRIPT_RUNTIME_ERROR
+// limits: {"timeoutMs": 300}
+// bound: engine
+delete Object.prototype.toString;

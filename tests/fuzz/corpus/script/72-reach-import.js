@@ -1,0 +1,4 @@
+// expect: SCRIPT_SYNTAX_ERROR
+// limits: {"timeoutMs": 300}
+// bound: engine
+import fs from 'fs';
