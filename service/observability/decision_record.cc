@@ -167,6 +167,8 @@ absl::StatusOr<std::string> DecisionRecordToJson(const DecisionRecord& record,
     out["logs"] = LogsToJson(response.logs());
     out["connector_calls"] = ConnectorCallsToJson(response.connector_calls());
     out["usage"] = UsageToJson(response.usage());
+    out["evaluation_time"] = TimestampToJson(response.evaluation_time());
+    out["random_seed"] = std::to_string(response.random_seed());
   } else {
     const evaluate::v1::EvaluationError& error = *record.error;
     out["outcome"] = error.reason();
@@ -176,6 +178,8 @@ absl::StatusOr<std::string> DecisionRecordToJson(const DecisionRecord& record,
     out["logs"] = LogsToJson(error.logs());
     out["connector_calls"] = ConnectorCallsToJson(error.connector_calls());
     out["usage"] = UsageToJson(error.usage());
+    out["evaluation_time"] = TimestampToJson(error.evaluation_time());
+    out["random_seed"] = std::to_string(error.random_seed());
   }
   return out.dump(/*indent=*/-1, /*indent_char=*/' ', /*ensure_ascii=*/false,
                   json::error_handler_t::replace);

@@ -69,6 +69,27 @@ local_out=$("$evalctl" run "$TEST_TMPDIR/throws.js" | normalize || true)
 server_out=$("$evalctl" call "$TEST_TMPDIR/throws.js" --server "127.0.0.1:$port" | normalize || true)
 expect "run equals the server's answer on an error" "$local_out" "$server_out"
 
+# replay and backtest over the decision records the server just wrote (to stdout, by default).
+grep -h '"schema":"evaluatecode.decision_record.v1"' "$log" | grep -F '"code_sha256"' |
+  grep -v 'bad input' >"$TEST_TMPDIR/records.jsonl" || true
+expect "the server wrote a decision record per call" "$(wc -l <"$TEST_TMPDIR/records.jsonl" | tr -d ' ')" "3"
+head -1 "$TEST_TMPDIR/records.jsonl" >"$TEST_TMPDIR/record.json"
+set +e
+"$evalctl" replay "$TEST_TMPDIR/record.json" --code "$examples/document-selfie-decision.js" >/dev/null 2>"$TEST_TMPDIR/replay.err"
+code=$?
+set -e
+expect "replaying a decision record with its code reproduces it" "$code $(cat "$TEST_TMPDIR/replay.err")" \
+  "0 evalctl: replay matches the recorded result and decision"
+sed "s/decision: reasons.length > 0 ? 'review' : 'approve'/decision: reasons.length > 0 ? 'decline' : 'approve'/" \
+  "$examples/document-selfie-decision.js" >"$TEST_TMPDIR/stricter.js"
+summary=$("$evalctl" backtest --code "$TEST_TMPDIR/stricter.js" --records "$TEST_TMPDIR/records.jsonl" \
+  --server "127.0.0.1:$port" --diffs "$TEST_TMPDIR/diffs.jsonl")
+echo "$summary"
+expect "backtest counts every record" "$(head -1 <<<"$summary")" "records 3, changed 1"
+grep -qE '^REVIEW +-> DECLINE +1$' <<<"$summary" && ok=yes || ok=no
+expect "backtest shows the review -> decline flip" "$ok" "yes"
+expect "backtest writes the changed record" "$(wc -l <"$TEST_TMPDIR/diffs.jsonl" | tr -d ' ')" "1"
+
 # check: diagnostics at the author's position, exit 1.
 printf 'interface A { x: number }\nconst a: A = { x: (1 + };\n' >"$TEST_TMPDIR/bad.ts"
 set +e

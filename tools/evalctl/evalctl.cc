@@ -4,6 +4,13 @@
 //   evalctl check SCRIPT [--config config.yaml]
 //   evalctl call SCRIPT --server HOST:PORT [--input input.json]
 //   evalctl types [--config config.yaml] [--fixtures calls.json]
+//   evalctl replay RECORD.json --code SCRIPT
+//   evalctl backtest --code SCRIPT --records RECORDS.jsonl --server HOST:PORT [--diffs OUT.jsonl]
+//
+// `replay` re-runs one recorded evaluation (a decision record, or a RecordedEvaluation) in replay
+// mode — recorded clock, seed and connector responses, no network — and says whether the result,
+// decision and logs are the same. `backtest` streams a file of records to a server's Backtest RPC
+// with candidate code, prints the summary table and writes the changed records' results.
 //
 // `run` evaluates in this process (in-process sandbox, same compiler, runtime and limits as the
 // server) and prints what the server would answer: the EvaluateCodeResponse as JSON, or the error
@@ -17,6 +24,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -40,6 +48,7 @@
 #include "service/recorded_connector_gateway.h"
 #include "service/request_validator.h"
 #include "service/sandbox_factory.h"
+#include "tools/evalctl/recorded_evaluation.h"
 #include "tools/evalctl/typescript_declarations.h"
 
 ABSL_FLAG(std::string, input, "", "JSON file with the script's input (default: {}).");
@@ -54,6 +63,10 @@ ABSL_FLAG(uint32_t, timeout_ms, 0, "The evaluation's timeout (default: the confi
 ABSL_FLAG(std::string, now, "",
           "The script's clock, RFC 3339 (e.g. 2026-11-20T10:14:03Z); default: the current time.");
 ABSL_FLAG(uint64_t, random_seed, 0, "Seed of Math.random(); default: a random one.");
+ABSL_FLAG(std::string, code, "", "The script to replay or backtest (replay, backtest).");
+ABSL_FLAG(std::string, records, "", "JSON lines of recorded evaluations (backtest).");
+ABSL_FLAG(std::string, diffs, "", "Where backtest writes the changed records' results.");
+ABSL_FLAG(uint32_t, parallelism, 0, "Replays a backtest runs at once (0: the server's choice).");
 
 namespace evaluatecode::evalctl {
 namespace {
@@ -273,6 +286,150 @@ int Call(const std::string& script) {
   return status.ok() ? 0 : 1;
 }
 
+// Evaluates `request` in this process; the outcome as a client would see it.
+struct LocalOutcome {
+  grpc::Status status;
+  EvaluateCodeResponse response;
+};
+
+absl::StatusOr<LocalOutcome> EvaluateLocally(service::ServerConfig config,
+                                             const EvaluateCodeRequest& request,
+                                             connectors::ConnectorGateway& gateway) {
+  RealTimeSource time_source;
+  absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox =
+      service::NewSandbox(config, service::CatalogOf(gateway), time_source, nullptr);
+  if (!sandbox.ok()) return sandbox.status();
+  service::RequestValidator validator(config);
+  service::Evaluator evaluator(**sandbox, gateway, time_source);
+  LocalOutcome outcome;
+  std::optional<evaluate::v1::EvaluationError> error;
+  auto validated = validator.Validate(request);
+  if (auto* invalid = std::get_if<evaluate::v1::EvaluationError>(&validated)) {
+    error = std::move(*invalid);
+  } else {
+    std::unique_ptr<service::IdGenerator> ids = service::NewRandomIdGenerator();
+    service::CallContext call{ids->NewId(), time_source.Now()};
+    call.random_seed = ids->NewSeed();
+    error = evaluator.Evaluate(request, std::get<service::ResolvedLimits>(validated), call,
+                               &outcome.response);
+  }
+  outcome.status = error ? service::ToGrpcStatus(*error) : grpc::Status::OK;
+  return outcome;
+}
+
+int Replay(const std::string& record_path) {
+  absl::StatusOr<std::string> line = ReadFile(record_path);
+  if (!line.ok()) return Fail(line.status());
+  absl::StatusOr<evaluate::v1::RecordedEvaluation> record = ParseRecordedEvaluation(*line);
+  if (!record.ok()) return Fail(record.status());
+  const std::string code_path = absl::GetFlag(FLAGS_code);
+  if (code_path.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "replay needs --code SCRIPT: records keep the code's hash, not the code"));
+  }
+  absl::StatusOr<std::string> code = ReadFile(code_path);
+  if (!code.ok()) return Fail(code.status());
+  absl::StatusOr<service::ServerConfig> config = LoadConfig();
+  if (!config.ok()) return Fail(config.status());
+
+  const bool failed = record->has_error();
+  EvaluateCodeRequest request = record->request();
+  request.set_code(*code);
+  *request.mutable_now() =
+      failed ? record->error().evaluation_time() : record->response().evaluation_time();
+  request.set_random_seed(failed ? record->error().random_seed()
+                                 : record->response().random_seed());
+  *request.mutable_replay()->mutable_connector_calls() =
+      failed ? record->error().connector_calls() : record->response().connector_calls();
+  service::RecordedConnectorGateway unused({});
+  absl::StatusOr<LocalOutcome> outcome = EvaluateLocally(*config, request, unused);
+  if (!outcome.ok()) return Fail(outcome.status());
+  std::cout << Render(outcome->status, outcome->response);
+
+  const bool same =
+      !failed && outcome->status.ok() &&
+      outcome->response.result().SerializeAsString() ==
+          record->response().result().SerializeAsString() &&
+      outcome->response.decision().SerializeAsString() ==
+          record->response().decision().SerializeAsString();
+  std::fprintf(stderr, "evalctl: replay %s the recorded %s\n", same ? "matches" : "differs from",
+               failed ? "error" : "result and decision");
+  return same ? 0 : 1;
+}
+
+int Backtest() {
+  const std::string server = absl::GetFlag(FLAGS_server);
+  const std::string code_path = absl::GetFlag(FLAGS_code);
+  const std::string records_path = absl::GetFlag(FLAGS_records);
+  if (server.empty() || code_path.empty() || records_path.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "backtest needs --code SCRIPT --records RECORDS.jsonl --server HOST:PORT"));
+  }
+  absl::StatusOr<std::string> code = ReadFile(code_path);
+  if (!code.ok()) return Fail(code.status());
+  std::ifstream records(records_path);
+  if (!records) return Fail(absl::NotFoundError(absl::StrCat("cannot read ", records_path)));
+
+  auto stub = evaluate::v1::EvaluateService::NewStub(
+      grpc::CreateChannel(server, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  auto stream = stub->Backtest(&context);
+  evaluate::v1::BacktestRequest start;
+  start.mutable_start()->set_code(*code);
+  start.mutable_start()->set_parallelism(absl::GetFlag(FLAGS_parallelism));
+  stream->Write(start);
+  absl::Status read_error;
+  std::thread writer([&] {
+    std::string line;
+    for (int number = 1; std::getline(records, line); ++number) {
+      if (line.empty()) continue;
+      absl::StatusOr<evaluate::v1::RecordedEvaluation> record = ParseRecordedEvaluation(line);
+      if (!record.ok()) {
+        read_error = absl::InvalidArgumentError(
+            absl::StrCat(records_path, ":", number, ": ", record.status().message()));
+        context.TryCancel();
+        break;
+      }
+      evaluate::v1::BacktestRequest message;
+      *message.mutable_record() = *std::move(record);
+      if (!stream->Write(message)) break;
+    }
+    stream->WritesDone();
+  });
+  std::ofstream diffs;
+  if (const std::string path = absl::GetFlag(FLAGS_diffs); !path.empty()) diffs.open(path);
+  evaluate::v1::BacktestResponse response;
+  evaluate::v1::BacktestSummary summary;
+  while (stream->Read(&response)) {
+    if (response.has_summary()) {
+      summary = response.summary();
+    } else if (response.result().result_changed() && diffs.is_open()) {
+      std::string json;
+      google::protobuf::util::MessageToJsonString(response.result(), &json);
+      diffs << json << "\n";
+    }
+  }
+  writer.join();
+  const grpc::Status status = stream->Finish();
+  if (!read_error.ok()) return Fail(read_error);
+  if (!status.ok()) return Fail(absl::UnavailableError(status.error_message()));
+
+  std::printf("records %u, changed %u\n\n%-10s -> %-10s %8s\n", summary.records(),
+              summary.changed(), "old", "new", "count");
+  for (const auto& transition : summary.transitions()) {
+    std::printf("%-10s -> %-10s %8u\n",
+                evaluate::v1::Decision::Outcome_Name(transition.old_outcome()).c_str(),
+                evaluate::v1::Decision::Outcome_Name(transition.new_outcome()).c_str(),
+                transition.count());
+  }
+  for (const auto& [reason, count] : summary.errors_by_reason()) {
+    std::printf("error %-30s %8u\n", reason.c_str(), count);
+  }
+  std::printf("engine time %s\n",
+              google::protobuf::util::TimeUtil::ToString(summary.engine_time()).c_str());
+  return 0;
+}
+
 int Types() {
   absl::StatusOr<service::ServerConfig> config = LoadConfig();
   if (!config.ok()) return Fail(config.status());
@@ -289,10 +446,14 @@ int Types() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "evalctl run|check|call SCRIPT [--input F] [--fixtures F] [--config F] [--server H:P]\n"
-      "       evalctl types [--config F] [--fixtures F]");
+      "       evalctl types [--config F] [--fixtures F]\n"
+      "       evalctl replay RECORD.json --code SCRIPT\n"
+      "       evalctl backtest --code SCRIPT --records RECORDS.jsonl --server H:P [--diffs F]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string command = args.size() > 1 ? args[1] : "";
   if (command == "types") return evaluatecode::evalctl::Types();
+  if (command == "backtest") return evaluatecode::evalctl::Backtest();
+  if (command == "replay" && args.size() == 3) return evaluatecode::evalctl::Replay(args[2]);
   if (args.size() != 3 || (command != "run" && command != "check" && command != "call")) {
     std::fprintf(stderr, "usage: evalctl run|check|call SCRIPT [flags]  (evalctl --help)\n");
     return 2;
