@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Turns bench/run's result files into the Markdown table of issue 8's targets (figure, ratio,
+met or not, date, machine), prints it, and with --update rewrites the part of BENCHMARKS.md
+between its `bench:targets` markers. Also folds the micro-benchmarks into results.json.
+
+  bench/report.py --results results.json --sandbox sandbox.json --cache cache.json [--update FILE]
+"""
+import argparse
+import json
+import math
+import re
+import sys
+
+BEGIN = "<!-- bench:targets:begin (bench/run rewrites this part) -->"
+END = "<!-- bench:targets:end -->"
+
+
+def micro(path):
+    """Google Benchmark JSON → {name[/label]: µs}."""
+    try:
+        data = json.load(open(path))
+    except (OSError, ValueError):
+        return {}, {}
+    out = {}
+    for b in data.get("benchmarks", []):
+        scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b.get("time_unit", "ns")]
+        out[b["name"]] = b["real_time"] * scale
+    return out, data.get("context", {})
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--results", required=True)
+    parser.add_argument("--sandbox", required=True)
+    parser.add_argument("--cache", required=True)
+    parser.add_argument("--update", default="")
+    args = parser.parse_args()
+
+    results = json.load(open(args.results))
+    sandbox, _ = micro(args.sandbox)
+    cache, _ = micro(args.cache)
+    results["micro_us"] = {"sandbox": sandbox, "cache": cache}
+    with open(args.results, "w") as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+    runs = results["runs"]
+    nan = float("nan")
+    run = lambda name: runs.get(name, {"rps": nan, "ok": 0, "errors": 0, "errors_by_code": {},
+                                       "latency_ms": {k: nan for k in
+                                                      ("p50", "p90", "p99", "p99.9")}})
+    rps = lambda name: run(name)["rps"]
+    lat = lambda name, p: run(name)["latency_ms"][p]
+    ratio = lambda a, b: a / b if b else nan
+    yes = lambda cond: "**met**" if cond else "**not met**"
+    mem = results.get("memory", {})
+
+    light, echo, peer = run("light_c16"), run("echo_c16"), run("peer_light_c16")
+    io = run("io_c1000")
+    io_peak = mem.get("io_c1000_peak", {})
+    io_rss = io_peak.get("server_rss_mib", nan) + io_peak.get("workers_rss_mib", nan)
+    warm = sandbox.get("BM_Engine/1", nan)
+    fresh = sandbox.get("BM_Engine/0", nan)
+    bare = sandbox.get("BM_BareHeapCreateDestroy", nan)
+    workers_us = sandbox.get("BM_Sandbox/1", nan)
+    in_process_us = sandbox.get("BM_Sandbox/0", nan)
+    hit = cache.get("BM_ScriptCacheHit/0", nan)
+    hit_big = cache.get("BM_ScriptCacheHit/32768", nan)
+    first = run("compile_first_c1")
+    idle = mem.get("idle", {})
+    heaps = mem.get("warm_heaps", {})
+    h2 = results.get("h2load") or {}
+    machine = results.get("machine", {})
+    errors = lambda name: ", ".join(f"{k} {v}" for k, v in run(name)["errors_by_code"].items()) or "0"
+
+    rows = [
+        ("W1 CPU-light: ≥ 3,000 RPS at concurrency 16, p99 ≤ 2 ms",
+         f"{rps('light_c16'):,.0f} RPS, p50 {lat('light_c16', 'p50'):.2f} / p99 "
+         f"{lat('light_c16', 'p99'):.2f} ms, errors {errors('light_c16')}",
+         f"{ratio(rps('light_c16'), 3000):.2f} × 3,000 RPS; p99 {ratio(lat('light_c16', 'p99'), 2):.1f} × 2 ms",
+         yes(rps("light_c16") >= 3000 and lat("light_c16", "p99") <= 2)),
+        ("W1: ≥ 0.6 × the Echo floor (same server, same run)",
+         f"Echo {rps('echo_c16'):,.0f} RPS (p99 {lat('echo_c16', 'p99'):.2f} ms)",
+         f"{ratio(rps('light_c16'), rps('echo_c16')):.3f} × Echo",
+         yes(ratio(rps("light_c16"), rps("echo_c16")) >= 0.6)),
+        ("W1: ≥ 3 × the Node peer's RPS (same run)",
+         f"peer {rps('peer_light_c16'):,.0f} RPS (p99 {lat('peer_light_c16', 'p99'):.1f} ms; "
+         f"peer Echo {rps('peer_echo_c16'):,.0f})",
+         f"{ratio(rps('light_c16'), rps('peer_light_c16')):.2f} × peer",
+         yes(ratio(rps("light_c16"), rps("peer_light_c16")) >= 3)),
+        ("Isolation: ≤ 100 µs engine time per evaluation, ≤ 1/4 of a fresh heap",
+         f"warm heap {warm:.1f} µs; fresh prepared heap {fresh:.0f} µs; bare heap {bare:.0f} µs",
+         f"{ratio(warm, fresh):.4f} × fresh prepared, {ratio(warm, bare):.3f} × bare",
+         yes(warm <= 100 and warm <= fresh / 4)),
+        ("W3 I/O-bound: ≥ 1,000 in flight, ≥ 2,000 RPS, p99 ≤ 80 ms, RSS ≤ 512 MB",
+         f"1,000 in flight: {rps('io_c1000'):,.0f} RPS, p99 {lat('io_c1000', 'p99'):,.0f} ms, "
+         f"errors {errors('io_c1000')}; peak RSS {io_rss:.0f} MiB (server + workers); "
+         f"at 16 in flight {rps('io_c16'):,.0f} RPS, p50 {lat('io_c16', 'p50'):.0f} ms",
+         f"{ratio(rps('io_c1000'), 2000):.3f} × 2,000 RPS",
+         yes(rps("io_c1000") >= 2000 and lat("io_c1000", "p99") <= 80 and io_rss <= 512
+             and io["errors"] == 0)),
+        ("W4: first TypeScript compile ≤ 100 ms",
+         f"CompileCode of a fresh script, 1 in flight: p50 {lat('compile_first_c1', 'p50'):.1f} ms, "
+         f"p99 {lat('compile_first_c1', 'p99'):.1f} ms ({rps('compile_first_c2'):.1f} compiles/s at 2)",
+         f"{ratio(lat('compile_first_c1', 'p50'), 100):.2f} × 100 ms",
+         yes(lat("compile_first_c1", "p50") <= 100)),
+        ("W4: cached compile lookup ≤ 5 µs",
+         f"ScriptCache hit {hit:.2f} µs (1.6 KB source; {hit_big:.1f} µs at 34 KB); "
+         f"CompileCode RPC on a cached script p50 {lat('compile_cached_c1', 'p50') * 1000:.0f} µs",
+         f"{ratio(hit, 5):.2f} × 5 µs",
+         yes(hit <= 5)),
+        ("Memory: idle server RSS, RSS per warm heap (reported)",
+         f"idle: server {idle.get('server_rss_mib', nan):.1f} MiB + {idle.get('workers', 0)} "
+         f"workers {idle.get('workers_rss_mib', nan):.1f} MiB; per warm heap "
+         f"{heaps.get('rss_per_warm_heap_kib', nan):,.0f} KiB",
+         "—", "reported"),
+    ]
+    other = [
+        ("W1 latency at 1 in flight (vs Echo)",
+         f"p50 {lat('light_c1', 'p50') * 1000:.0f} µs vs Echo {lat('echo_c1', 'p50') * 1000:.0f} µs",
+         f"+{(lat('light_c1', 'p50') - lat('echo_c1', 'p50')) * 1000:.0f} µs per evaluation"),
+        ("W1 raw RPS by h2load (cross-check; does not read grpc-status)",
+         f"{h2.get('rps', nan):,.0f} RPS ({h2.get('argv', 'not run').split(' -d ')[0]}, "
+         f"{h2.get('succeeded', 0):,} succeeded, {h2.get('failed', 0)} failed)",
+         f"{ratio(h2.get('rps', nan), rps('light_c16')):.2f} × loadgen"),
+        ("W2 CPU-heavy (200 items) vs the Node peer",
+         f"{rps('heavy_c16'):,.1f} RPS (p50 {lat('heavy_c16', 'p50'):.0f} ms) vs peer "
+         f"{rps('peer_heavy_c16'):,.1f} RPS (p50 {lat('peer_heavy_c16', 'p50'):.0f} ms)",
+         f"{ratio(rps('heavy_c16'), rps('peer_heavy_c16')):.2f} × peer"),
+        ("Worker boundary (sandbox_bench, 1 worker)",
+         f"{workers_us:.0f} µs through a worker vs {in_process_us:.0f} µs in process",
+         f"+{workers_us - in_process_us:.0f} µs IPC"),
+        ("Server + workers RSS under W1 load (peak)",
+         f"server {mem.get('light_c16_peak', {}).get('server_rss_mib', nan):.1f} MiB, workers "
+         f"{mem.get('light_c16_peak', {}).get('workers_rss_mib', nan):.1f} MiB", "—"),
+    ]
+
+    lines = [f"Run {results.get('date')} on {machine.get('host')} ({machine.get('cpus')} × "
+             f"{machine.get('cpu')}, Linux {machine.get('kernel')}; load average "
+             f"{' '.join(results.get('loadavg_start', []))} at the start, "
+             f"{' '.join(results.get('loadavg_end', []))} at the end)"
+             f"{' — QUICK SMOKE, not figures' if results.get('quick') else ''}. "
+             f"Load generator: `bench/loadgen`, 2 connections, 1 s warm-up, 10 s measured "
+             f"(5 s at concurrency 1); the server runs the bench config (2 evaluator threads = 2 "
+             f"workers) and shares the 2 vCPUs with the load generator, as the floor and the peer do.",
+             "",
+             "| Target | Measured | Ratio | Status |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    lines += ["", "| Also measured | Figure | Ratio |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in other]
+    table = "\n".join(lines)
+    print(table)
+
+    if args.update:
+        text = open(args.update).read()
+        block = f"{BEGIN}\n{table}\n{END}"
+        if BEGIN in text and END in text:
+            text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text,
+                          flags=re.S)
+        else:
+            text = text.rstrip("\n") + "\n\n" + block + "\n"
+        with open(args.update, "w") as f:
+            f.write(text)
+        print(f"report: updated {args.update}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
