@@ -28,7 +28,7 @@ struct Milliseconds {
 // One known key of a mapping and where its value goes (size_t fields are uint64_t on our targets).
 struct FieldSpec {
   const char* key;
-  std::variant<std::string*, uint64_t*, uint32_t*, int*, Milliseconds> target;
+  std::variant<std::string*, uint64_t*, uint32_t*, int*, double*, Milliseconds> target;
 };
 
 std::string Where(const YAML::Node& node, const std::string& path) {
@@ -72,6 +72,16 @@ struct FieldReader {
     absl::Status status = ReadUnsigned(node, path, std::numeric_limits<int>::max(), &value);
     *out = static_cast<int>(value);
     return status;
+  }
+  absl::Status operator()(double* out) const {
+    double value = 0;
+    if (!node.IsScalar() || !absl::SimpleAtod(node.Scalar(), &value) || value < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Where(node, path), ": expected a non-negative number, got '",
+                       node.IsScalar() ? node.Scalar() : "a non-scalar", "'"));
+    }
+    *out = value;
+    return absl::OkStatus();
   }
   absl::Status operator()(Milliseconds out) const {
     uint64_t value = 0;
@@ -129,6 +139,14 @@ absl::Status ReadLimits(const YAML::Node& node, const std::string& path, LimitVa
                                {"max_log_bytes", &limits->max_log_bytes},
                                {"max_output_bytes", &limits->max_output_bytes}},
                               {});
+}
+
+absl::Status ReadQuota(const YAML::Node& node, const std::string& path, QuotaLimits* limits) {
+  return ReadMapping(node, path,
+                     {{"max_concurrent", &limits->max_concurrent},
+                      {"requests_per_second", &limits->requests_per_second},
+                      {"burst", &limits->burst}},
+                     {});
 }
 
 absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
@@ -197,6 +215,29 @@ absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
           if (!parsed.ok()) return parsed.status();
           config->decision_log = *std::move(parsed);
           return absl::OkStatus();
+        }},
+       {"quotas",
+        [config](const YAML::Node& node, const std::string& path) {
+          return ReadMapping(
+              node, path, {},
+              {{"default",
+                [config](const YAML::Node& n, const std::string& p) {
+                  return ReadQuota(n, p, &config->quotas.defaults);
+                }},
+               {"tenants", [config](const YAML::Node& n, const std::string& p) {
+                  if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
+                  if (!n.IsMap()) {
+                    return absl::InvalidArgumentError(
+                        absl::StrCat(Where(n, p), ": expected a mapping of tenant to quota"));
+                  }
+                  for (auto it = n.begin(); it != n.end(); ++it) {
+                    const std::string tenant = it->first.IsScalar() ? it->first.Scalar() : "";
+                    absl::Status status = ReadQuota(it->second, absl::StrCat(p, ".", tenant),
+                                                    &config->quotas.tenants[tenant]);
+                    if (!status.ok()) return status;
+                  }
+                  return absl::OkStatus();
+                }}});
         }},
        {"connectors", [config](const YAML::Node& node, const std::string& path) {
           const std::unique_ptr<connectors::ConnectorTypeRegistry> types =

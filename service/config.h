@@ -12,6 +12,7 @@
 #include "connectors/connector_config.h"
 #include "service/observability/decision_log.h"
 #include "service/observability/metrics.h"
+#include "service/tenant_quotas.h"
 
 namespace evaluatecode::service {
 
@@ -75,6 +76,9 @@ struct ServerConfig {
   observability::MetricsOptions metrics;
   // decision_log: the audit record of every evaluation (see service/observability/).
   observability::DecisionLogOptions decision_log;
+
+  // quotas: per-tenant concurrency and rate (default: for every tenant; tenants: by name).
+  QuotaConfig quotas;
 };
 
 // Parses YAML config text. An unknown key, a value of the wrong type or an inconsistent setting is

@@ -29,6 +29,7 @@ grpc::StatusCode CodeForReason(ErrorReason reason) {
       return grpc::StatusCode::DEADLINE_EXCEEDED;
     case evaluate::v1::SCRIPT_MEMORY_LIMIT:
     case evaluate::v1::SERVER_OVERLOADED:
+    case evaluate::v1::QUOTA_EXCEEDED:
       return grpc::StatusCode::RESOURCE_EXHAUSTED;
     case evaluate::v1::SERVER_SHUTTING_DOWN:
     case evaluate::v1::DECISION_LOG_UNAVAILABLE:

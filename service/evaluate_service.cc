@@ -31,7 +31,11 @@ class CallReactor final : public grpc::ServerUnaryReactor {
 
   Cancellation& cancellation() { return cancellation_; }
 
+  // The tenant whose quota this call holds, once admitted (released when it is answered).
+  std::optional<std::string>& admitted_tenant() { return admitted_tenant_; }
+
  private:
+  std::optional<std::string> admitted_tenant_;
   EvaluateServiceImpl& service_;
   Cancellation cancellation_;
 };
@@ -80,6 +84,7 @@ EvaluateServiceImpl::EvaluateServiceImpl(const ServiceDependencies& dependencies
       logger_(*dependencies.logger),
       metrics_(*dependencies.metrics),
       decision_log_(*dependencies.decision_log),
+      quotas_(*dependencies.quotas),
       on_decision_log_failure_(dependencies.on_decision_log_failure),
       backtest_parallelism_(dependencies.backtest_parallelism) {}
 
@@ -95,6 +100,10 @@ void EvaluateServiceImpl::FinishEvaluation(CallReactor* reactor, const CallConte
                                            const evaluate::v1::EvaluateCodeResponse* response,
                                            std::optional<EvaluationError> error) {
   if (error.has_value()) error->set_decision_id(call.decision_id);
+  if (reactor->admitted_tenant().has_value()) {
+    quotas_.Release(*reactor->admitted_tenant());
+    reactor->admitted_tenant().reset();
+  }
   observability::DecisionRecord record;
   record.decision_id = call.decision_id;
   record.time = call.received;
@@ -143,6 +152,13 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(
   std::variant<ResolvedLimits, EvaluationError> validated = validator_.Validate(*request);
   if (auto* error = std::get_if<EvaluationError>(&validated)) return fail(std::move(*error));
   const ResolvedLimits limits = std::get<ResolvedLimits>(validated);
+
+  const auto tenant_label = request->labels().find("tenant");
+  const std::string tenant = tenant_label != request->labels().end() ? tenant_label->second : "";
+  if (std::optional<std::string> refusal = quotas_.TryAdmit(tenant)) {
+    return fail(NewError(evaluate::v1::QUOTA_EXCEEDED, *std::move(refusal)));
+  }
+  reactor->admitted_tenant() = tenant;
 
   const bool queued = pool_.TrySubmit([this, reactor, request, limits, call, response] {
     RunEvaluation(reactor, request, limits, call, response);

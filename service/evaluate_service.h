@@ -19,6 +19,7 @@
 #include "service/observability/decision_log.h"
 #include "service/observability/metrics.h"
 #include "service/request_validator.h"
+#include "service/tenant_quotas.h"
 #include "spdlog/logger.h"
 
 namespace evaluatecode::service {
@@ -38,6 +39,7 @@ struct ServiceDependencies {
   spdlog::logger* logger = nullptr;
   observability::Metrics* metrics = nullptr;
   observability::DecisionLog* decision_log = nullptr;
+  TenantQuotas* quotas = nullptr;
   // Called when the decision log refuses a record (the server turns NOT_SERVING); may be empty.
   std::function<void()> on_decision_log_failure;
 };
@@ -99,6 +101,7 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
   spdlog::logger& logger_;
   observability::Metrics& metrics_;
   observability::DecisionLog& decision_log_;
+  TenantQuotas& quotas_;
   const std::function<void()> on_decision_log_failure_;
   const int backtest_parallelism_;
 

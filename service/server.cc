@@ -92,6 +92,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   dependencies.logger = server->logger_.get();
   dependencies.metrics = server->metrics_.get();
   dependencies.decision_log = server->decision_log_.get();
+  server->quotas_ = std::make_unique<TenantQuotas>(config.quotas, server->time_source_);
+  dependencies.quotas = server->quotas_.get();
   Server* self = server.get();
   dependencies.on_decision_log_failure = [self] {
     // Readiness goes: without a decision log this replica must not be sent decisions.

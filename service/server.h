@@ -70,6 +70,7 @@ class Server {
   std::unique_ptr<Evaluator> evaluator_;
   // After the metrics (it reports to them) and before the service (whose calls wait on it).
   std::unique_ptr<observability::DecisionLog> decision_log_;
+  std::unique_ptr<TenantQuotas> quotas_;
   std::unique_ptr<EvaluateServiceImpl> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
