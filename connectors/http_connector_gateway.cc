@@ -32,8 +32,10 @@ using Reason = ConnectorErrorReason;
 // Secrets shorter than this are refused: scrubbing them would redact ordinary text and leave the
 // real key recognisable.
 constexpr size_t kMinSecretBytes = 8;
-// Deeper JSON is refused rather than converted (the conversion recurses).
-constexpr int kMaxJsonDepth = 64;
+// Deeper JSON is refused rather than converted: the conversion recurses, and protobuf reads a Value
+// back only to about 33 nested objects (three messages per level), so a deeper body would not
+// survive the worker channel or the client.
+constexpr int kMaxJsonDepth = 32;
 
 // A configured connector and its per-connector state.
 struct Connector {

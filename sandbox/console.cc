@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "sandbox/utf8.h"
 
 namespace evaluatecode::sandbox {
 namespace {
@@ -97,7 +98,8 @@ void Console::Append(LogEntry::Level level, const char* text, size_t length) {
     }
   }
   used_bytes_ += length + 1;
-  entries_.push_back(LogEntry{level, std::string(text, length), time_source_.Now()});
+  entries_.push_back(
+      LogEntry{level, CesuToUtf8(absl::string_view(text, length)), time_source_.Now()});
 }
 
 std::vector<LogEntry> Console::TakeEntries() {

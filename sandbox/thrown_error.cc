@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "sandbox/connectors_binding.h"
+#include "sandbox/utf8.h"
 
 namespace evaluatecode::sandbox {
 namespace {
@@ -16,14 +17,14 @@ duk_ret_t Read(duk_context* ctx, void* udata) {
   auto* out = static_cast<ThrownError*>(udata);
   // [... error]; String() coerces in place, so coerce a copy.
   duk_dup_top(ctx);
-  out->message = duk_safe_to_string(ctx, -1);
+  out->message = CesuToUtf8(duk_safe_to_string(ctx, -1));
   duk_pop(ctx);
   if (duk_is_error(ctx, -1)) {
     duk_get_prop_string(ctx, -1, "lineNumber");
     out->line = duk_is_number(ctx, -1) ? duk_get_int(ctx, -1) : 0;
     duk_pop(ctx);
     duk_get_prop_string(ctx, -1, "stack");
-    if (duk_is_string(ctx, -1)) out->stack = duk_get_string(ctx, -1);
+    if (duk_is_string(ctx, -1)) out->stack = CesuToUtf8(duk_get_string(ctx, -1));
     duk_pop(ctx);
     duk_get_prop_string(ctx, -1, kConnectorReasonKey);
     if (duk_is_string(ctx, -1)) out->connector_reason = duk_get_string(ctx, -1);

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "sandbox/utf8.h"
 
 namespace evaluatecode::sandbox {
 
@@ -14,11 +15,16 @@ void ValueBridge::PushStruct(duk_context* ctx, const google::protobuf::Struct& v
   const size_t end = entries_.size();
   std::sort(entries_.begin() + begin, entries_.end(),
             [](const auto& a, const auto& b) { return *a.first < *b.first; });
-  duk_require_stack(ctx, 2);
+  duk_require_stack(ctx, 3);
   duk_push_object(ctx);
   for (size_t i = begin; i < end; ++i) {
+    // Defined, not assigned: a key such as "__proto__" must become an own property rather than
+    // run Object.prototype's setter.
+    duk_push_lstring(ctx, entries_[i].first->data(), entries_[i].first->size());
     PushValue(ctx, *entries_[i].second);
-    duk_put_prop_lstring(ctx, -2, entries_[i].first->data(), entries_[i].first->size());
+    duk_def_prop(ctx, -3,
+                 DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_ENUMERABLE |
+                     DUK_DEFPROP_SET_CONFIGURABLE);
   }
   entries_.resize(begin);
 }
@@ -111,7 +117,7 @@ bool ValueBridge::Convert(duk_context* ctx, duk_idx_t index, int depth,
       duk_size_t length = 0;
       const char* text = duk_get_lstring(ctx, index, &length);
       if (!CountBytes(length + 2, depth)) return false;
-      out->set_string_value(text, length);
+      out->set_string_value(CesuToUtf8(absl::string_view(text, length)));
       return true;
     }
     case DUK_TYPE_OBJECT:
@@ -126,7 +132,10 @@ bool ValueBridge::Convert(duk_context* ctx, duk_idx_t index, int depth,
 
   if (duk_is_function(ctx, index)) return Fail(depth, "is a function, which JSON cannot represent");
   if (duk_is_buffer_data(ctx, index)) return Fail(depth, "is a buffer, which JSON cannot represent");
-  if (depth >= kMaxResultDepth) return Fail(depth, "is nested too deeply (more than 64 levels)");
+  if (depth >= kMaxResultDepth) {
+    return Fail(depth, absl::StrCat("is nested too deeply (more than ", kMaxResultDepth,
+                                    " levels)").c_str());
+  }
   void* const heap_pointer = duk_get_heapptr(ctx, index);
   for (int i = 0; i < depth; ++i) {
     if (path_[i].heap_pointer == heap_pointer) return Fail(depth, "is a cycle back to an ancestor");
@@ -175,7 +184,8 @@ bool ValueBridge::Convert(duk_context* ctx, duk_idx_t index, int depth,
     const char* key = duk_get_lstring(ctx, -2, &key_length);
     path_[depth + 1] = PathStep{key, key_length, 0, nullptr};
     // The map key is made in its own statement: no temporary may outlive it into Convert().
-    google::protobuf::Value* field = &(*fields->mutable_fields())[std::string(key, key_length)];
+    google::protobuf::Value* field =
+        &(*fields->mutable_fields())[CesuToUtf8(absl::string_view(key, key_length))];
     const bool converted = CountBytes(key_length + 3 + (first ? 0 : 1), depth) &&
                            Convert(ctx, duk_get_top_index(ctx), depth + 1, field);
     duk_pop_2(ctx);

@@ -19,8 +19,10 @@ namespace evaluatecode::sandbox {
 // the bridge object, which the caller owns. Thread-compatible.
 class ValueBridge {
  public:
-  // Deepest nesting accepted in a result (a deeper or cyclic value is invalid).
-  static constexpr int kMaxResultDepth = 64;
+  // Deepest nesting accepted in a result (a deeper or cyclic value is invalid). Protobuf's parsers
+  // read a Value back only to about 33 nested objects (each level is three messages deep), and a
+  // result must survive the worker channel and the client's parse.
+  static constexpr int kMaxResultDepth = 32;
 
   // Pushes `value` as a plain JS object. Keys are pushed in sorted order so that iteration order in
   // the script does not depend on protobuf's map layout.
@@ -29,7 +31,8 @@ class ValueBridge {
   // Pushes any JSON value (objects with sorted keys, as PushStruct).
   void PushValue(duk_context* ctx, const google::protobuf::Value& value);
 
-  // Converts the JS value at `index` into `out` with JSON.stringify's semantics for undefined
+  // Converts the JS value at `index` into `out` (strings as valid UTF-8) with JSON.stringify's
+  // semantics for undefined
   // properties (omitted) and undefined array elements (null), calling toJSON() where present.
   // Returns false, with invalid_reason() set, for what JSON cannot hold: a function, symbol, buffer,
   // NaN or ±Infinity, a cycle, nesting deeper than kMaxResultDepth, or a JSON size above

@@ -239,6 +239,28 @@ INSTANTIATE_TEST_SUITE_P(
                                         "larger than max_output_bytes"},
                       InvalidResultCase{"return {s: Symbol('x')};", "result.s is a symbol"}));
 
+TEST_F(DuktapeEngineTest, StringsLeaveTheEngineAsValidUtf8) {
+  // Duktape keeps surrogate pairs as CESU-8; protobuf needs UTF-8 (fuzzer finding F1).
+  EvaluationResult result = Run(
+      "console.log('\\ud83d\\ude00'); var o = {}; o['k\\ud83d\\ude00'] = String.fromCharCode(0xdc00);"
+      " return [String.fromCharCode(0xd83d, 0xde00), o];");
+  ASSERT_FALSE(result.error.has_value()) << result.error->message;
+  EXPECT_EQ(ToJson(result.result), "[\"\xF0\x9F\x98\x80\",{\"k\xF0\x9F\x98\x80\":\"\xEF\xBF\xBD\"}]");
+  ASSERT_EQ(result.logs.size(), 1u);
+  EXPECT_EQ(result.logs[0].message, "\xF0\x9F\x98\x80");
+  google::protobuf::Value parsed;
+  EXPECT_TRUE(parsed.ParseFromString(result.result.SerializeAsString()));
+}
+
+TEST_F(DuktapeEngineTest, AnInputKeyNamedProtoStaysAnOwnProperty) {
+  // Fuzzer finding F2: assigning "__proto__" would have set the prototype instead.
+  EvaluationResult result = Run(
+      "return [Object.keys(input), input.isAdmin === undefined];",
+      R"({"__proto__": {"isAdmin": true}})");
+  ASSERT_FALSE(result.error.has_value()) << result.error->message;
+  EXPECT_EQ(ToJson(result.result), R"([["__proto__"],true])");
+}
+
 TEST_F(DuktapeEngineTest, EngineInternalsAreNotReachable) {
   EvaluationResult result =
       Run("return [typeof Duktape, typeof CBOR, typeof require, typeof print, typeof alert];");
