@@ -100,6 +100,8 @@ struct ConnectorDescription {
   std::string name;
   std::string description;
   std::vector<OperationDescription> operations;
+  // The built-in type the connector follows ("sift"), or "" for a config-only vendor.
+  std::string type;
 };
 
 // The connector layer as the rest of the service sees it: sandbox-agnostic, no curl, no secrets.

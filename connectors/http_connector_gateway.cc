@@ -263,7 +263,8 @@ class HttpConnectorGateway final : public ConnectorGateway {
   std::vector<ConnectorDescription> ListConnectors() const override {
     std::vector<ConnectorDescription> out;
     for (const auto& [name, connector] : connectors_) {  // std::map: sorted by name
-      ConnectorDescription description{name, connector->config.description, {}};
+      ConnectorDescription description{name, connector->config.description, {},
+                                       connector->config.type};
       for (const OperationSpec& op : connector->config.operations) {
         OperationDescription operation{op.name, op.method, op.description, {}};
         for (const ParameterSpec& spec : op.parameters) {

@@ -35,6 +35,8 @@ class ConnectorHost {
 struct ConnectorCatalogEntry {
   std::string name;
   std::vector<std::string> operations;
+  // The built-in type ("sift" gets typed helpers), or "".
+  std::string type;
 };
 
 }  // namespace evaluatecode::sandbox

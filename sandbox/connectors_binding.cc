@@ -88,6 +88,22 @@ duk_ret_t CallConnector(duk_context* ctx) {
   return 1;
 }
 
+// Typed helpers of built-in connector types, defined on the connector's object.
+// connectors.<sift>.scoreOf(userId, abuseType = 'payment_abuse') -> the score (0..1).
+constexpr char kSiftHelpers[] = R"js(
+(function (sift) {
+  sift.scoreOf = function scoreOf(userId, abuseType) {
+    var type = abuseType || 'payment_abuse';
+    var response = sift.score({user_id: userId, abuse_types: [type]});
+    var entry = response.body && response.body.scores && response.body.scores[type];
+    if (!entry || typeof entry.score !== 'number') {
+      throw new TypeError('Sift returned no ' + type + ' score for ' + userId);
+    }
+    return entry.score;
+  };
+})
+)js";
+
 }  // namespace
 
 void InstallConnectors(duk_context* ctx, const std::vector<ConnectorCatalogEntry>& catalog) {
@@ -102,6 +118,12 @@ void InstallConnectors(duk_context* ctx, const std::vector<ConnectorCatalogEntry
       duk_push_string(ctx, operation.c_str());
       duk_put_prop_string(ctx, -2, kOperationKey);
       duk_put_prop_string(ctx, -2, operation.c_str());
+    }
+    if (connector.type == "sift") {
+      duk_eval_string(ctx, kSiftHelpers);
+      duk_dup(ctx, -2);
+      duk_call(ctx, 1);
+      duk_pop(ctx);
     }
     duk_put_prop_string(ctx, -2, connector.name.c_str());
   }

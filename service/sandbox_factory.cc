@@ -15,6 +15,7 @@ std::vector<sandbox::ConnectorCatalogEntry> CatalogOf(const connectors::Connecto
   for (const connectors::ConnectorDescription& connector : gateway.ListConnectors()) {
     sandbox::ConnectorCatalogEntry& entry = catalog.emplace_back();
     entry.name = connector.name;
+    entry.type = connector.type;
     for (const connectors::OperationDescription& operation : connector.operations) {
       entry.operations.push_back(operation.name);
     }

@@ -19,18 +19,19 @@ ABSL_FLAG(uint64_t, sandbox_worker_cache_entries, 1024, "Internal: compile cache
 ABSL_FLAG(std::string, sandbox_worker_core_js, "", "Internal: path of core-js-bundle's minified.js.");
 ABSL_FLAG(std::string, sandbox_worker_typescript_js, "", "Internal: path of typescript.js.");
 ABSL_FLAG(std::string, sandbox_worker_connectors, "",
-          "Internal: the connector catalog, as name=operation,operation;name=operation.");
+          "Internal: the connector catalog, as name:type=operation,operation;….");
 
 namespace evaluatecode::service {
 
 namespace {
 
-// Connector and operation names are identifiers (the connector config checks them), so '=', ','
-// and ';' cannot occur in them.
+// Connector, type and operation names are identifiers (the connector config checks them), so ':',
+// '=', ',' and ';' cannot occur in them: name:type=operation,operation;…
 std::string EncodeCatalog(const std::vector<sandbox::ConnectorCatalogEntry>& catalog) {
   std::vector<std::string> entries;
   for (const sandbox::ConnectorCatalogEntry& entry : catalog) {
-    entries.push_back(absl::StrCat(entry.name, "=", absl::StrJoin(entry.operations, ",")));
+    entries.push_back(absl::StrCat(entry.name, ":", entry.type, "=",
+                                   absl::StrJoin(entry.operations, ",")));
   }
   return absl::StrJoin(entries, ";");
 }
@@ -39,8 +40,11 @@ std::vector<sandbox::ConnectorCatalogEntry> DecodeCatalog(absl::string_view text
   std::vector<sandbox::ConnectorCatalogEntry> catalog;
   for (absl::string_view entry : absl::StrSplit(text, ';', absl::SkipEmpty())) {
     std::pair<absl::string_view, absl::string_view> parts = absl::StrSplit(entry, '=');
+    std::pair<absl::string_view, absl::string_view> name_and_type =
+        absl::StrSplit(parts.first, ':');
     sandbox::ConnectorCatalogEntry decoded;
-    decoded.name = std::string(parts.first);
+    decoded.name = std::string(name_and_type.first);
+    decoded.type = std::string(name_and_type.second);
     for (absl::string_view operation : absl::StrSplit(parts.second, ',', absl::SkipEmpty())) {
       decoded.operations.emplace_back(operation);
     }

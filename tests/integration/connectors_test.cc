@@ -92,6 +92,26 @@ TEST(ConnectorsTest, ASiftScoreDecidesEndToEnd) {
   ExpectNoCanary(json);
 }
 
+TEST(ConnectorsTest, TypeScriptAwaitsConnectorCallsAndTheSiftHelperIsOneLine) {
+  testing::FakeVendor sift(testing::SiftHandler(kCanaryKey));
+  testing::TestServer server(ConfigWithSift(sift.base_url()));
+  EvaluateCodeResponse response;
+  grpc::Status status = testing::Evaluate(
+      server.stub(),
+      SiftRequest("interface Input { user: string }\n"
+                  "const lookup = async ({ user }: Input) => {\n"
+                  "  const { body } = await connectors.sift.score({ user_id: user });\n"
+                  "  return body.scores.payment_abuse.score as number;\n"
+                  "};\n"
+                  "const [viaAwait, viaHelper] = [await lookup(input), connectors.sift.scoreOf(input.user)];\n"
+                  "return { decision: viaHelper > 0.8 ? 'decline' : 'approve', reasons: [`${viaAwait}`] };"),
+      &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.decision().outcome(), Decision::DECLINE);
+  EXPECT_EQ(response.decision().reasons(0), "0.93");
+  EXPECT_EQ(response.connector_calls_size(), 2);
+}
+
 TEST(ConnectorsTest, AVendorEchoingHeadersNeverLeaksTheKey) {
   testing::FakeVendor echo([](const testing::VendorRequest& request) {
     testing::VendorResponse response;

@@ -74,6 +74,11 @@ std::string TypeScriptDeclarations(
       }
       absl::StrAppend(&out, "): ConnectorResponse;\n");
     }
+    if (connector.type == "sift") {
+      absl::StrAppend(&out,
+                      "    /** The user's score (0..1) for one abuse type, default payment_abuse. */\n"
+                      "    scoreOf(userId: string, abuseType?: string): number;\n");
+    }
     absl::StrAppend(&out, "  };\n");
   }
   absl::StrAppend(&out, "};\n");
