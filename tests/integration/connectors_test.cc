@@ -1,5 +1,7 @@
 // Scripts calling vendors through connectors, end to end over gRPC: the server (with sandbox
 // workers) and a fake Sift v205 vendor on loopback.
+#include <signal.h>
+
 #include <cstdio>
 #include <string>
 
@@ -10,6 +12,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/connectors/fake_vendor.h"
+#include "tests/testing/server_process.h"
 #include "tests/testing/test_server.h"
 
 namespace evaluatecode {
@@ -132,6 +135,49 @@ TEST(ConnectorsTest, AVendorEchoingHeadersNeverLeaksTheKey) {
   ASSERT_TRUE(google::protobuf::util::MessageToJsonString(response, &json).ok());
   ExpectNoCanary(json);
   EXPECT_THAT(echo.received_bytes(), HasSubstr("Authorization"));  // the key was sent, though
+}
+
+TEST(ConnectorsTest, TheServersOwnLogsNeverContainTheKey) {
+  // The real binary at debug level: its stdout carries logs and every decision record (with the
+  // connector calls and the vendor's responses, which echo the request head back).
+  testing::FakeVendor echo([](const testing::VendorRequest& request) {
+    testing::VendorResponse response;
+    response.headers.push_back({"Content-Type", "application/json"});
+    response.body = absl::StrCat(R"({"status":0,"echo":")", absl::CEscape(request.raw_head),
+                                 R"(","b64":")", absl::Base64Escape(request.raw_head), R"("})");
+    return response;
+  });
+  const std::string config_path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/server.yaml");
+  FILE* file = std::fopen(config_path.c_str(), "w");
+  std::fputs(absl::StrCat("logging: {level: debug}\nconnectors:\n  sift:\n    type: sift\n",
+                          "    base_url: ", echo.base_url(), "\n    allow_insecure_loopback: true\n",
+                          "    auth: {secret_file: ", WriteSecret(), "}\n")
+                 .c_str(),
+             file);
+  std::fclose(file);
+  absl::StatusOr<testing::ServerProcess> server = testing::ServerProcess::Start(
+      {"--config", config_path, "--listen", "127.0.0.1:0", "--metrics_listen", "127.0.0.1:0"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = evaluate::v1::EvaluateService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
+  EvaluateCodeResponse response;
+  ASSERT_TRUE(testing::Evaluate(*stub,
+                                SiftRequest("var r = connectors.sift.score({user_id: 'u1'});\n"
+                                            "console.log(JSON.stringify(r)); return r.body;"),
+                                &response)
+                  .ok());
+  grpc::Status failed = testing::Evaluate(
+      *stub, SiftRequest("throw new Error(JSON.stringify(connectors.sift.score({user_id: 'u2'})));"),
+      &response);
+  EXPECT_FALSE(failed.ok());
+  ExpectNoCanary(failed.error_message());
+  server->Signal(SIGTERM);
+  ASSERT_TRUE(server->WaitForExit(absl::Seconds(15)).ok());
+  const std::string logs = server->Output();
+  EXPECT_THAT(logs, HasSubstr("evaluatecode.decision_record.v1"));
+  EXPECT_THAT(logs, HasSubstr("\"connector\":\"sift\""));
+  ExpectNoCanary(logs);
+  EXPECT_THAT(echo.received_bytes(), HasSubstr("Authorization"));  // the key did go to the vendor
 }
 
 TEST(ConnectorsTest, AConnectorMissingFromTheRequestListIsNotAllowed) {
