@@ -9,18 +9,8 @@ workspace=$(dirname "$(dirname "$(readlink -f "$runfiles/deploy/config.example.y
 buf="$workspace/node_modules/.bin/buf"
 [ -x "$buf" ] || { echo "buf not found at $buf: run tools/setup"; exit 1; }
 
-log="$TEST_TMPDIR/server.log"
-"$runfiles/service/evaluate_server" --config "$runfiles/deploy/config.example.yaml" \
-  --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 >"$log" 2>&1 &
-server=$!
-trap 'kill -KILL $server 2>/dev/null || true' EXIT
-port=""
-for _ in $(seq 200); do
-  port=$(grep -o '"port":[0-9]*' "$log" | head -1 | cut -d: -f2 || true)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "server did not start:"; cat "$log"; exit 1; }
+source "$runfiles/tests/testing/start_server.sh"
+start_server "$TEST_TMPDIR/server.log" --config "$runfiles/deploy/config.example.yaml"
 url="http://127.0.0.1:$port"
 curl_grpc() { "$buf" curl --protocol grpc --http2-prior-knowledge "$@"; }
 

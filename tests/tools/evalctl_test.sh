@@ -37,16 +37,8 @@ expect "an unanswered connector call is an error" "$got" "FAILED_PRECONDITION RE
 
 # run == call: the same script and input through the real server.
 log="$TEST_TMPDIR/server.log"
-"$runfiles/service/evaluate_server" --listen 127.0.0.1:0 --metrics_listen 127.0.0.1:0 >"$log" 2>&1 &
-server=$!
-trap 'kill -KILL $server 2>/dev/null || true' EXIT
-port=""
-for _ in $(seq 400); do
-  port=$(grep -o '"port":[0-9]*' "$log" | head -1 | cut -d: -f2 || true)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { echo "server did not start"; cat "$log"; exit 1; }
+source "$runfiles/tests/testing/start_server.sh"
+start_server "$log"
 normalize() {  # drops what differs by nature between two evaluations: id, timings, log times
   python3 -c '
 import json, sys

@@ -38,6 +38,7 @@
 #include "connectors/http_connector_gateway.h"
 #include "evaluate/v1/evaluate.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "google/rpc/status.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -346,12 +347,13 @@ int Replay(const std::string& record_path) {
   if (!outcome.ok()) return Fail(outcome.status());
   std::cout << Render(outcome->status, outcome->response);
 
+  // Compared as messages: a Struct's serialized bytes depend on its map's iteration order.
   const bool same =
       !failed && outcome->status.ok() &&
-      outcome->response.result().SerializeAsString() ==
-          record->response().result().SerializeAsString() &&
-      outcome->response.decision().SerializeAsString() ==
-          record->response().decision().SerializeAsString();
+      google::protobuf::util::MessageDifferencer::Equals(outcome->response.result(),
+                                                         record->response().result()) &&
+      google::protobuf::util::MessageDifferencer::Equals(outcome->response.decision(),
+                                                         record->response().decision());
   std::fprintf(stderr, "evalctl: replay %s the recorded %s\n", same ? "matches" : "differs from",
                failed ? "error" : "result and decision");
   return same ? 0 : 1;
