@@ -17,12 +17,10 @@ absl::StatusOr<CacheLookup> ScriptCache::GetOrCompile(absl::string_view source) 
     auto found = index_.find(lookup.code_sha256);
     if (found != index_.end()) {
       lru_.splice(lru_.begin(), lru_, found->second);
-      ++hits_;
       lookup.compiled = found->second->second;
       lookup.cache_hit = true;
       return lookup;
     }
-    ++misses_;
   }
 
   absl::StatusOr<CompileResult> compiled = compiler_.Compile(source);
@@ -38,16 +36,6 @@ absl::StatusOr<CacheLookup> ScriptCache::GetOrCompile(absl::string_view source) 
     lru_.pop_back();
   }
   return lookup;
-}
-
-uint64_t ScriptCache::hits() const {
-  absl::MutexLock lock(&mu_);
-  return hits_;
-}
-
-uint64_t ScriptCache::misses() const {
-  absl::MutexLock lock(&mu_);
-  return misses_;
 }
 
 }  // namespace evaluatecode::sandbox

@@ -2,7 +2,6 @@
 #define EVALUATECODE_SANDBOX_SCRIPT_CACHE_H_
 
 #include <cstddef>
-#include <cstdint>
 #include <list>
 #include <memory>
 #include <string>
@@ -36,9 +35,6 @@ class ScriptCache {
   // Returns the cached compile outcome of `source`, compiling it on a miss.
   absl::StatusOr<CacheLookup> GetOrCompile(absl::string_view source) ABSL_LOCKS_EXCLUDED(mu_);
 
-  uint64_t hits() const ABSL_LOCKS_EXCLUDED(mu_);
-  uint64_t misses() const ABSL_LOCKS_EXCLUDED(mu_);
-
  private:
   using Entry = std::pair<std::string, std::shared_ptr<const CompileResult>>;
 
@@ -47,8 +43,6 @@ class ScriptCache {
   mutable absl::Mutex mu_;
   std::list<Entry> lru_ ABSL_GUARDED_BY(mu_);  // most recently used first
   absl::flat_hash_map<std::string, std::list<Entry>::iterator> index_ ABSL_GUARDED_BY(mu_);
-  uint64_t hits_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t misses_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace evaluatecode::sandbox
