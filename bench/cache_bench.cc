@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "bench/runfiles.h"
 #include "benchmark/benchmark.h"
 #include "common/time_source.h"
 #include "sandbox/duktape_compiler.h"
@@ -17,23 +18,11 @@
 namespace evaluatecode::sandbox {
 namespace {
 
-std::string Runfile(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) {
-    char self[4096];
-    const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    file.open(absl::StrCat(std::string(self, n > 0 ? n : 0), ".runfiles/evaluatecode/", path));
-  }
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 void BM_ScriptCacheHit(benchmark::State& state) {
   RealTimeSource time;
   std::unique_ptr<Compiler> compiler = NewDuktapeCompiler(CompilerOptions{}, time);
   ScriptCache cache(*compiler, 1024);
-  std::string source = Runfile("bench/workloads/light/script.js");
+  std::string source = bench::ReadRunfile("bench/workloads/light/script.js");
   if (state.range(0) > 0) {
     std::string big;
     while (big.size() < static_cast<size_t>(state.range(0))) {

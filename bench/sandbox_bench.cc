@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "bench/runfiles.h"
 #include "benchmark/benchmark.h"
 #include "common/time_source.h"
 #include "duktape.h"
@@ -25,31 +26,11 @@
 namespace evaluatecode::sandbox {
 namespace {
 
-// Files come from the binary's runfiles (bazel run sets the working directory there).
-std::string Runfile(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) {
-    char self[4096];
-    const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    file.open(absl::StrCat(std::string(self, n > 0 ? n : 0), ".runfiles/evaluatecode/", path));
-  }
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
-std::string RunfilePath(const std::string& path) {
-  if (access(path.c_str(), X_OK) == 0) return path;
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  return absl::StrCat(std::string(self, n > 0 ? n : 0), ".runfiles/evaluatecode/", path);
-}
-
 struct Reference {
   Reference() {
-    code = Runfile("examples/document-selfie-decision.js");
+    code = bench::ReadRunfile("examples/document-selfie-decision.js");
     if (!google::protobuf::util::JsonStringToMessage(
-             Runfile("examples/inputs/clean-approve.json"), &input)
+             bench::ReadRunfile("examples/inputs/clean-approve.json"), &input)
              .ok()) {
       std::abort();
     }
@@ -103,7 +84,7 @@ void BM_Sandbox(benchmark::State& state) {
   } else {
     state.SetLabel("workers");
     WorkerSandboxOptions options;
-    options.worker_binary = RunfilePath("service/evaluate_server");
+    options.worker_binary = bench::RunfilePath("service/evaluate_server");
     options.worker_args = {"--sandbox_worker"};
     options.workers = 1;
     options.time_source = &time;
