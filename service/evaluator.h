@@ -66,8 +66,8 @@ class Evaluator {
 
   sandbox::Sandbox& sandbox_;
   connectors::ConnectorGateway& gateway_;
-  observability::Metrics* const metrics_;
   const TimeSource& time_source_;
+  observability::Metrics* const metrics_;
 };
 
 }  // namespace evaluatecode::service
