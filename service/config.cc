@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -28,7 +29,9 @@ struct Milliseconds {
 // One known key of a mapping and where its value goes (size_t fields are uint64_t on our targets).
 struct FieldSpec {
   const char* key;
-  std::variant<std::string*, uint64_t*, uint32_t*, int*, double*, Milliseconds> target;
+  std::variant<std::string*, std::vector<std::string>*, uint64_t*, uint32_t*, int*, double*,
+               Milliseconds>
+      target;
 };
 
 std::string Where(const YAML::Node& node, const std::string& path) {
@@ -56,6 +59,19 @@ struct FieldReader {
       return absl::InvalidArgumentError(absl::StrCat(Where(node, path), ": expected a string"));
     }
     *out = node.Scalar();
+    return absl::OkStatus();
+  }
+  absl::Status operator()(std::vector<std::string>* out) const {
+    if (!node.IsSequence()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Where(node, path), ": expected a list of strings"));
+    }
+    out->clear();
+    for (size_t i = 0; i < node.size(); ++i) {
+      absl::Status status =
+          FieldReader{node[i], absl::StrCat(path, "[", i, "]")}(&out->emplace_back());
+      if (!status.ok()) return status;
+    }
     return absl::OkStatus();
   }
   absl::Status operator()(uint64_t* out) const {
@@ -149,6 +165,44 @@ absl::Status ReadQuota(const YAML::Node& node, const std::string& path, QuotaLim
                      {});
 }
 
+absl::Status ReadAuth(const YAML::Node& node, const std::string& path, AuthConfig* auth) {
+  std::string identity = "none";
+  absl::Status status = ReadMapping(
+      node, path, {{"identity", &identity}, {"header", &auth->header}},
+      {{"callers", [auth](const YAML::Node& n, const std::string& p) {
+          if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
+          if (!n.IsMap()) {
+            return absl::InvalidArgumentError(
+                absl::StrCat(Where(n, p), ": expected a mapping of caller identity to its rights"));
+          }
+          for (auto it = n.begin(); it != n.end(); ++it) {
+            const std::string caller = it->first.IsScalar() ? it->first.Scalar() : "";
+            CallerPolicy& policy = auth->callers[caller];
+            absl::Status read = ReadMapping(
+                it->second, absl::StrCat(p, ".", caller), {{"connectors", &policy.connectors}},
+                {{"quota", [&policy](const YAML::Node& q, const std::string& qp) {
+                   return ReadQuota(q, qp, &policy.quota);
+                 }}});
+            if (!read.ok()) return read;
+          }
+          return absl::OkStatus();
+        }}});
+  if (!status.ok()) return status;
+  const std::pair<const char*, IdentitySource> sources[] = {
+      {"none", IdentitySource::kNone},
+      {"client_certificate", IdentitySource::kClientCertificate},
+      {"header", IdentitySource::kHeader}};
+  for (const auto& [name, source] : sources) {
+    if (identity == name) {
+      auth->identity = source;
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat(Where(node["identity"], absl::StrCat(path, ".identity")),
+                   ": expected none, client_certificate or header, got '", identity, "'"));
+}
+
 absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
   return ReadMapping(
       root, "", {},
@@ -163,8 +217,15 @@ absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
                {"keepalive_timeout_ms", Milliseconds{&config->keepalive_timeout}},
                {"max_connection_age_ms", Milliseconds{&config->max_connection_age}},
                {"max_connection_age_grace_ms", Milliseconds{&config->max_connection_age_grace}},
-               {"drain_grace_ms", Milliseconds{&config->drain_grace}}},
-              {});
+               {"drain_grace_ms", Milliseconds{&config->drain_grace}},
+               {"health_listen", &config->health_listen_address}},
+              {{"tls", [config](const YAML::Node& n, const std::string& p) {
+                 return ReadMapping(n, p,
+                                    {{"cert_file", &config->tls.cert_file},
+                                     {"key_file", &config->tls.key_file},
+                                     {"client_ca_file", &config->tls.client_ca_file}},
+                                    {});
+               }}});
         }},
        {"evaluator",
         [config](const YAML::Node& node, const std::string& path) {
@@ -239,6 +300,9 @@ absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
                   return absl::OkStatus();
                 }}});
         }},
+       {"auth", [config](const YAML::Node& node, const std::string& path) {
+          return ReadAuth(node, path, &config->auth);
+        }},
        {"connectors", [config](const YAML::Node& node, const std::string& path) {
           const std::unique_ptr<connectors::ConnectorTypeRegistry> types =
               connectors::NewBuiltinConnectorTypes();
@@ -305,6 +369,21 @@ absl::Status ValidateConfig(const ServerConfig& config) {
        "must be at least 1048576"},
       {"limits.default.max_output_bytes", config.default_limits.max_output_bytes >= 16,
        "must be at least 16"},
+      {"server.tls", config.tls.cert_file.empty() == config.tls.key_file.empty(),
+       "cert_file and key_file go together"},
+      {"server.tls.client_ca_file",
+       config.tls.client_ca_file.empty() || !config.tls.cert_file.empty(),
+       "needs cert_file and key_file (mTLS is TLS with client certificates)"},
+      {"auth.identity",
+       config.auth.identity != IdentitySource::kClientCertificate ||
+           !config.tls.client_ca_file.empty(),
+       "client_certificate needs server.tls.client_ca_file to verify them"},
+      {"auth.header", !config.auth.header.empty() &&
+                          absl::AsciiStrToLower(config.auth.header) == config.auth.header,
+       "must be a lower-case metadata key"},
+      {"auth.callers",
+       (config.auth.identity == IdentitySource::kNone) == config.auth.callers.empty(),
+       "must list the callers when auth.identity is not none, and only then"},
   };
   for (const auto& rule : rules) {
     if (!rule.ok) {

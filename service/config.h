@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "connectors/connector_config.h"
+#include "service/caller_authorizer.h"
 #include "service/observability/decision_log.h"
 #include "service/observability/metrics.h"
 #include "service/tenant_quotas.h"
@@ -40,6 +41,17 @@ struct ServerConfig {
   absl::Duration max_connection_age_grace = absl::Seconds(30);  // max_connection_age_grace_ms
   // drain_grace_ms: on SIGTERM, how long in-flight evaluations may take before they are stopped.
   absl::Duration drain_grace = absl::Seconds(10);
+  // tls: PEM files, re-read when they change (certificate rotation needs no restart). Without
+  // cert_file the port is plaintext (for a mesh or local use).
+  struct Tls {
+    std::string cert_file;       // cert_file: the server's certificate chain
+    std::string key_file;        // key_file: its private key
+    std::string client_ca_file;  // client_ca_file: when set, clients must present a certificate
+                                 // signed by this CA (mTLS); others fail the handshake
+  } tls;
+  // health_listen: HOST:PORT of a plaintext port serving only grpc.health.v1, for probes that cannot
+  // present a client certificate when the main port requires mTLS; empty = none.
+  std::string health_listen_address;
 
   // evaluator:
   int evaluator_threads = 2;                          // threads
@@ -79,6 +91,9 @@ struct ServerConfig {
 
   // quotas: per-tenant concurrency and rate (default: for every tenant; tenants: by name).
   QuotaConfig quotas;
+
+  // auth: who may call, and with which connectors and quotas (see service/caller_authorizer.h).
+  AuthConfig auth;
 };
 
 // Parses YAML config text. An unknown key, a value of the wrong type or an inconsistent setting is

@@ -41,6 +41,9 @@ grpc::StatusCode CodeForReason(ErrorReason reason) {
     case evaluate::v1::SCRIPT_QUARANTINED:
     case evaluate::v1::REPLAY_MISSING_RECORDING:
       return grpc::StatusCode::FAILED_PRECONDITION;
+    case evaluate::v1::CALLER_UNAUTHENTICATED:
+      return grpc::StatusCode::UNAUTHENTICATED;
+    case evaluate::v1::CALLER_NOT_AUTHORIZED:
     case evaluate::v1::CONNECTOR_NOT_ALLOWED:
     case evaluate::v1::EGRESS_DENIED:
       return grpc::StatusCode::PERMISSION_DENIED;

@@ -4,6 +4,9 @@
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 
 #include "service/backtest_reactor.h"
 #include "service/error_status.h"
@@ -31,11 +34,17 @@ class CallReactor final : public grpc::ServerUnaryReactor {
 
   Cancellation& cancellation() { return cancellation_; }
 
-  // The tenant whose quota this call holds, once admitted (released when it is answered).
-  std::optional<std::string>& admitted_tenant() { return admitted_tenant_; }
+  // Holds one unit of `quotas` for `key` until ReleaseQuotas (when the call is answered).
+  void HoldQuota(TenantQuotas& quotas, std::string key) {
+    held_quotas_.emplace_back(&quotas, std::move(key));
+  }
+  void ReleaseQuotas() {
+    for (auto& [quotas, key] : held_quotas_) quotas->Release(key);
+    held_quotas_.clear();
+  }
 
  private:
-  std::optional<std::string> admitted_tenant_;
+  std::vector<std::pair<TenantQuotas*, std::string>> held_quotas_;
   EvaluateServiceImpl& service_;
   Cancellation cancellation_;
 };
@@ -66,6 +75,15 @@ EvaluationError OverloadedError() {
                   "every evaluator is busy and the queue is full; retry with backoff");
 }
 
+// A Backtest refused before it started: finishes at once with `status`.
+class RefusedBacktestReactor final
+    : public grpc::ServerBidiReactor<evaluate::v1::BacktestRequest,
+                                     evaluate::v1::BacktestResponse> {
+ public:
+  explicit RefusedBacktestReactor(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
 // The error for work that was stopped before it started.
 EvaluationError StoppedError(const Cancellation& cancellation) {
   if (cancellation.cause() == CancellationCause::kServerShutdown) return ShuttingDownError();
@@ -85,6 +103,8 @@ EvaluateServiceImpl::EvaluateServiceImpl(const ServiceDependencies& dependencies
       metrics_(*dependencies.metrics),
       decision_log_(*dependencies.decision_log),
       quotas_(*dependencies.quotas),
+      authorizer_(*dependencies.authorizer),
+      caller_quotas_(*dependencies.caller_quotas),
       on_decision_log_failure_(dependencies.on_decision_log_failure),
       backtest_parallelism_(dependencies.backtest_parallelism) {}
 
@@ -100,10 +120,7 @@ void EvaluateServiceImpl::FinishEvaluation(CallReactor* reactor, const CallConte
                                            const evaluate::v1::EvaluateCodeResponse* response,
                                            std::optional<EvaluationError> error) {
   if (error.has_value()) error->set_decision_id(call.decision_id);
-  if (reactor->admitted_tenant().has_value()) {
-    quotas_.Release(*reactor->admitted_tenant());
-    reactor->admitted_tenant().reset();
-  }
+  reactor->ReleaseQuotas();
   observability::DecisionRecord record;
   record.decision_id = call.decision_id;
   record.time = call.received;
@@ -134,6 +151,27 @@ void EvaluateServiceImpl::FinishEvaluation(CallReactor* reactor, const CallConte
   });
 }
 
+std::variant<Caller, EvaluationError> EvaluateServiceImpl::Admit(
+    const grpc::CallbackServerContext& context) const {
+  if (draining()) return ShuttingDownError();
+  return authorizer_.Authorize(context);
+}
+
+std::optional<EvaluationError> EvaluateServiceImpl::AdmitQuotas(
+    CallReactor* reactor, const Caller& caller, const evaluate::v1::EvaluateCodeRequest& request) {
+  if (std::optional<std::string> refusal = caller_quotas_.TryAdmit(caller.identity)) {
+    return NewError(evaluate::v1::QUOTA_EXCEEDED, absl::StrCat("caller: ", *refusal));
+  }
+  reactor->HoldQuota(caller_quotas_, caller.identity);
+  const auto tenant_label = request.labels().find("tenant");
+  const std::string tenant = tenant_label != request.labels().end() ? tenant_label->second : "";
+  if (std::optional<std::string> refusal = quotas_.TryAdmit(tenant)) {
+    return NewError(evaluate::v1::QUOTA_EXCEEDED, *std::move(refusal));
+  }
+  reactor->HoldQuota(quotas_, tenant);
+  return std::nullopt;
+}
+
 grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(
     grpc::CallbackServerContext* context, const evaluate::v1::EvaluateCodeRequest* request,
     evaluate::v1::EvaluateCodeResponse* response) {
@@ -147,18 +185,21 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(
     FinishEvaluation(reactor, call, request, nullptr, std::move(error));
     return reactor;
   };
-  if (draining()) return fail(ShuttingDownError());
+  std::variant<Caller, EvaluationError> admitted = Admit(*context);
+  if (auto* error = std::get_if<EvaluationError>(&admitted)) return fail(std::move(*error));
+  const Caller& caller = std::get<Caller>(admitted);
+  call.caller = caller.identity;
 
   std::variant<ResolvedLimits, EvaluationError> validated = validator_.Validate(*request);
   if (auto* error = std::get_if<EvaluationError>(&validated)) return fail(std::move(*error));
   const ResolvedLimits limits = std::get<ResolvedLimits>(validated);
-
-  const auto tenant_label = request->labels().find("tenant");
-  const std::string tenant = tenant_label != request->labels().end() ? tenant_label->second : "";
-  if (std::optional<std::string> refusal = quotas_.TryAdmit(tenant)) {
-    return fail(NewError(evaluate::v1::QUOTA_EXCEEDED, *std::move(refusal)));
+  if (std::optional<EvaluationError> refused =
+          authorizer_.CheckConnectors(caller, request->connectors())) {
+    return fail(*std::move(refused));
   }
-  reactor->admitted_tenant() = tenant;
+  if (std::optional<EvaluationError> refused = AdmitQuotas(reactor, caller, *request)) {
+    return fail(*std::move(refused));
+  }
 
   const bool queued = pool_.TrySubmit([this, reactor, request, limits, call, response] {
     RunEvaluation(reactor, request, limits, call, response);
@@ -195,13 +236,14 @@ void EvaluateServiceImpl::RunEvaluation(CallReactor* reactor,
 }
 
 grpc::ServerUnaryReactor* EvaluateServiceImpl::CompileCode(
-    grpc::CallbackServerContext* /*context*/, const evaluate::v1::CompileCodeRequest* request,
+    grpc::CallbackServerContext* context, const evaluate::v1::CompileCodeRequest* request,
     evaluate::v1::CompileCodeResponse* response) {
   metrics_.RecordRpcReceived("CompileCode");
   auto* reactor = new CallReactor(*this);
   const absl::Time received = time_source_.Now();
-  if (draining()) {
-    Answer(reactor, "CompileCode", received, ToGrpcStatus(ShuttingDownError()));
+  std::variant<Caller, EvaluationError> admitted = Admit(*context);
+  if (auto* error = std::get_if<EvaluationError>(&admitted)) {
+    Answer(reactor, "CompileCode", received, ToGrpcStatus(*error));
     return reactor;
   }
   auto validated = validator_.ValidateCode(request->code());
@@ -224,8 +266,19 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::ListConnectors(
     grpc::CallbackServerContext* context, const evaluate::v1::ListConnectorsRequest* /*request*/,
     evaluate::v1::ListConnectorsResponse* response) {
   metrics_.RecordRpcReceived("ListConnectors");
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  std::variant<Caller, EvaluationError> admitted = Admit(*context);
+  if (auto* error = std::get_if<EvaluationError>(&admitted)) {
+    const grpc::Status refused = ToGrpcStatus(*error);
+    metrics_.RecordRpc("ListConnectors", static_cast<absl::StatusCode>(refused.error_code()),
+                       absl::ZeroDuration());
+    reactor->Finish(refused);
+    return reactor;
+  }
   metrics_.RecordRpc("ListConnectors", absl::StatusCode::kOk, absl::ZeroDuration());
+  // A caller sees the connectors it may use.
   for (const connectors::ConnectorDescription& connector : gateway_.ListConnectors()) {
+    if (!std::get<Caller>(admitted).MayUse(connector.name)) continue;
     evaluate::v1::Connector* out = response->add_connectors();
     out->set_name(connector.name);
     out->set_description(connector.description);
@@ -243,19 +296,19 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::ListConnectors(
       }
     }
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 
-grpc::ServerUnaryReactor* EvaluateServiceImpl::Echo(grpc::CallbackServerContext* /*context*/,
+grpc::ServerUnaryReactor* EvaluateServiceImpl::Echo(grpc::CallbackServerContext* context,
                                                     const evaluate::v1::EchoRequest* request,
                                                     evaluate::v1::EchoResponse* response) {
   metrics_.RecordRpcReceived("Echo");
   auto* reactor = new CallReactor(*this);
   const absl::Time received = time_source_.Now();
-  if (draining()) {
-    Answer(reactor, "Echo", received, ToGrpcStatus(ShuttingDownError()));
+  std::variant<Caller, EvaluationError> admitted = Admit(*context);
+  if (auto* error = std::get_if<EvaluationError>(&admitted)) {
+    Answer(reactor, "Echo", received, ToGrpcStatus(*error));
     return reactor;
   }
   const bool queued = pool_.TrySubmit([this, reactor, request, response, received] {
@@ -267,8 +320,12 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::Echo(grpc::CallbackServerContext*
 }
 
 grpc::ServerBidiReactor<evaluate::v1::BacktestRequest, evaluate::v1::BacktestResponse>*
-EvaluateServiceImpl::Backtest(grpc::CallbackServerContext* /*context*/) {
+EvaluateServiceImpl::Backtest(grpc::CallbackServerContext* context) {
   metrics_.RecordRpcReceived("Backtest");
+  std::variant<Caller, EvaluationError> admitted = Admit(*context);
+  if (auto* error = std::get_if<EvaluationError>(&admitted)) {
+    return new RefusedBacktestReactor(ToGrpcStatus(*error));
+  }
   BacktestDependencies dependencies;
   dependencies.validator = &validator_;
   dependencies.evaluator = &evaluator_;

@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <variant>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
@@ -13,6 +14,7 @@
 #include "common/time_source.h"
 #include "connectors/connector_gateway.h"
 #include "evaluate/v1/evaluate.grpc.pb.h"
+#include "service/caller_authorizer.h"
 #include "service/evaluator.h"
 #include "service/evaluator_pool.h"
 #include "service/id_generator.h"
@@ -40,6 +42,9 @@ struct ServiceDependencies {
   observability::Metrics* metrics = nullptr;
   observability::DecisionLog* decision_log = nullptr;
   TenantQuotas* quotas = nullptr;
+  // Who may call, and the per-caller quotas of the authorization table.
+  const CallerAuthorizer* authorizer = nullptr;
+  TenantQuotas* caller_quotas = nullptr;
   // Called when the decision log refuses a record (the server turns NOT_SERVING); may be empty.
   std::function<void()> on_decision_log_failure;
 };
@@ -84,6 +89,15 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
                         const evaluate::v1::EvaluateCodeRequest* request,
                         const evaluate::v1::EvaluateCodeResponse* response,
                         std::optional<evaluate::v1::EvaluationError> error);
+  // The caller of a call, or why it is refused (CALLER_UNAUTHENTICATED / CALLER_NOT_AUTHORIZED, or
+  // SERVER_SHUTTING_DOWN while draining): checked before any work is done for it.
+  std::variant<Caller, evaluate::v1::EvaluationError> Admit(
+      const grpc::CallbackServerContext& context) const;
+  // Admits one evaluation of `caller` against the caller's and the tenant's quotas, holding both
+  // on `reactor` until it is answered; QUOTA_EXCEEDED when either is spent.
+  std::optional<evaluate::v1::EvaluationError> AdmitQuotas(
+      CallReactor* reactor, const Caller& caller,
+      const evaluate::v1::EvaluateCodeRequest& request);
   // Finishes a call of `method` with `status`, counting it.
   void Answer(CallReactor* reactor, const char* method, absl::Time received, grpc::Status status);
 
@@ -102,6 +116,8 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
   observability::Metrics& metrics_;
   observability::DecisionLog& decision_log_;
   TenantQuotas& quotas_;
+  const CallerAuthorizer& authorizer_;
+  TenantQuotas& caller_quotas_;
   const std::function<void()> on_decision_log_failure_;
   const int backtest_parallelism_;
 

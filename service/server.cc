@@ -14,6 +14,7 @@
 #include "connectors/curl_http_client.h"
 #include "connectors/http_connector_gateway.h"
 #include "service/sandbox_factory.h"
+#include "service/server_credentials.h"
 #include "service/logging.h"
 #include "service/worker_mode.h"
 
@@ -94,20 +95,25 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   dependencies.decision_log = server->decision_log_.get();
   server->quotas_ = std::make_unique<TenantQuotas>(config.quotas, server->time_source_);
   dependencies.quotas = server->quotas_.get();
+  server->authorizer_ = std::make_unique<CallerAuthorizer>(server->config_.auth);
+  dependencies.authorizer = server->authorizer_.get();
+  server->caller_quotas_ =
+      std::make_unique<TenantQuotas>(CallerQuotaConfig(config.auth), server->time_source_);
+  dependencies.caller_quotas = server->caller_quotas_.get();
   Server* self = server.get();
   dependencies.on_decision_log_failure = [self] {
     // Readiness goes: without a decision log this replica must not be sent decisions.
-    if (self->grpc_server_ != nullptr) {
-      self->grpc_server_->GetHealthCheckService()->SetServingStatus(false);
-    }
+    self->SetServing(false);
   };
   server->service_ = std::make_unique<EvaluateServiceImpl>(dependencies);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      NewServerCredentials(config.tls);
+  if (!credentials.ok()) return credentials.status();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(),
-                           &server->port_);
+  builder.AddListeningPort(config.listen_address, *credentials, &server->port_);
   builder.RegisterService(server->service_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(config.max_message_bytes));
@@ -126,9 +132,34 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
         absl::StrCat("cannot listen on ", config.listen_address,
                      " (server.listen / --listen): address in use or not valid"));
   }
-  server->grpc_server_->GetHealthCheckService()->SetServingStatus(kServiceName, true);
-  server->grpc_server_->GetHealthCheckService()->SetServingStatus("", true);
+  absl::Status health_started = server->StartHealthServer();
+  if (!health_started.ok()) return health_started;
+  server->SetServing(true);
   return server;
+}
+
+absl::Status Server::StartHealthServer() {
+  if (config_.health_listen_address.empty()) return absl::OkStatus();
+  // A server of its own, so that the plaintext port offers health and nothing else.
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config_.health_listen_address, grpc::InsecureServerCredentials(),
+                           &health_port_);
+  health_server_ = builder.BuildAndStart();
+  if (health_server_ == nullptr || health_port_ == 0) {
+    health_server_.reset();
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config_.health_listen_address,
+                     " (server.health_listen): address in use or not valid"));
+  }
+  return absl::OkStatus();
+}
+
+void Server::SetServing(bool serving) {
+  for (grpc::Server* server : {grpc_server_.get(), health_server_.get()}) {
+    if (server == nullptr) continue;
+    server->GetHealthCheckService()->SetServingStatus(kServiceName, serving);
+    server->GetHealthCheckService()->SetServingStatus("", serving);
+  }
 }
 
 absl::Status Server::StartConnectors() {
@@ -165,15 +196,15 @@ void Server::Shutdown() {
   // Refuse new work and turn NOT_SERVING while still answering health checks, so that load
   // balancers and probes see the drain; calls in flight may finish within the grace period.
   service_->BeginDrain();
-  grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
-  health->SetServingStatus(false);
+  SetServing(false);
   if (!service_->WaitUntilDrained(grace_deadline)) {
     LogEvent(*logger_, spdlog::level::warn, {{"type", "drain_grace_expired"}});
     // Each call still running or queued gets SERVER_SHUTTING_DOWN rather than a reset stream.
     service_->AbortInFlight();
   }
-  health->Shutdown();
+  grpc_server_->GetHealthCheckService()->Shutdown();
   grpc_server_->Shutdown(absl::ToChronoTime(time_source_.Now() + kCloseGrace));
+  if (health_server_ != nullptr) health_server_->Shutdown();
   pool_.reset();
   http_client_.reset();  // answers any connector call still in flight
   LogEvent(*logger_, spdlog::level::info, {{"type", "stopped"}});

@@ -15,6 +15,7 @@
 #include "sandbox/worker_sandbox.h"
 #include "service/observability/decision_log.h"
 #include "service/observability/prometheus_metrics.h"
+#include "service/caller_authorizer.h"
 #include "service/config.h"
 #include "service/evaluate_service.h"
 #include "service/evaluator.h"
@@ -38,6 +39,8 @@ class Server {
 
   // The port the server listens on (the one chosen when the config said port 0).
   int port() const { return port_; }
+  // The plaintext health-only port (0 when server.health_listen is not set).
+  int health_port() const { return health_port_; }
   // The port /metrics is served on (0 when metrics are disabled).
   int metrics_port() const { return metrics_->listening_port(); }
 
@@ -50,6 +53,10 @@ class Server {
  private:
   explicit Server(const ServerConfig& config, std::shared_ptr<spdlog::logger> logger);
   absl::Status StartConnectors();
+  // Starts the health-only server of server.health_listen, if configured.
+  absl::Status StartHealthServer();
+  // Sets every health service (main port and health port) to SERVING or NOT_SERVING.
+  void SetServing(bool serving);
 
   const ServerConfig config_;
   std::shared_ptr<spdlog::logger> logger_;
@@ -71,9 +78,13 @@ class Server {
   // After the metrics (it reports to them) and before the service (whose calls wait on it).
   std::unique_ptr<observability::DecisionLog> decision_log_;
   std::unique_ptr<TenantQuotas> quotas_;
+  std::unique_ptr<CallerAuthorizer> authorizer_;
+  std::unique_ptr<TenantQuotas> caller_quotas_;
   std::unique_ptr<EvaluateServiceImpl> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;
+  int health_port_ = 0;
   bool shut_down_ = false;
 };
 

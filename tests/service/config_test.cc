@@ -11,6 +11,7 @@ namespace evaluatecode::service {
 namespace {
 
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::StatusIs;
 
@@ -78,6 +79,52 @@ TEST(ConfigTest, InconsistentSettingsAreNamed) {
                        HasSubstr("evaluator.thread_stack_bytes")));
   EXPECT_THAT(ParseConfig("evaluator: {threads: 0}\n"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("evaluator.threads")));
+}
+
+TEST(ConfigTest, ReadsTlsAndTheAuthorizationTable) {
+  absl::StatusOr<ServerConfig> config = ParseConfig(R"(
+server:
+  health_listen: 0.0.0.0:8081
+  tls: {cert_file: /tls/tls.crt, key_file: /tls/tls.key, client_ca_file: /tls/ca.crt}
+auth:
+  identity: client_certificate
+  callers:
+    spiffe://cluster.local/ns/workflows/sa/engine:
+      connectors: [sift, "*"]
+      quota: {max_concurrent: 64, requests_per_second: 500, burst: 100}
+    spiffe://cluster.local/ns/backoffice/sa/replay: {}
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->health_listen_address, "0.0.0.0:8081");
+  EXPECT_EQ(config->tls.client_ca_file, "/tls/ca.crt");
+  EXPECT_EQ(config->auth.identity, IdentitySource::kClientCertificate);
+  ASSERT_EQ(config->auth.callers.size(), 2u);
+  const CallerPolicy& engine = config->auth.callers.at("spiffe://cluster.local/ns/workflows/sa/engine");
+  EXPECT_THAT(engine.connectors, ElementsAre("sift", "*"));
+  EXPECT_EQ(engine.quota.max_concurrent, 64);
+  EXPECT_TRUE(config->auth.callers.at("spiffe://cluster.local/ns/backoffice/sa/replay")
+                  .connectors.empty());
+}
+
+TEST(ConfigTest, InconsistentAuthSettingsAreNamed) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"server: {tls: {cert_file: /a.crt}}\n", "cert_file and key_file go together"},
+      {"server: {tls: {client_ca_file: /ca.crt}}\n", "server.tls.client_ca_file"},
+      {"auth: {identity: client_certificate, callers: {a: {}}}\n",
+       "client_certificate needs server.tls.client_ca_file"},
+      {"auth: {identity: header}\n", "auth.callers: must list the callers"},
+      {"auth: {callers: {a: {}}}\n", "auth.callers: must list the callers"},
+      {"auth: {identity: header, header: X-Caller, callers: {a: {}}}\n", "auth.header"},
+      {"auth: {identity: password}\n", "expected none, client_certificate or header"},
+      {"auth: {identity: header, callers: {a: {connectors: sift}}}\n",
+       "auth.callers.a.connectors (line 1): expected a list of strings"},
+      {"auth: {identity: header, callers: {a: {connectors: [[x]]}}}\n",
+       "auth.callers.a.connectors[0]"},
+  };
+  for (const auto& [yaml, message] : cases) {
+    EXPECT_THAT(ParseConfig(yaml), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(message)))
+        << yaml;
+  }
 }
 
 TEST(ConfigTest, YamlSyntaxErrorsGiveTheirPosition) {
