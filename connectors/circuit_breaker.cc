@@ -1,19 +1,44 @@
 #include "connectors/circuit_breaker.h"
 
+#include <utility>
+
 namespace evaluatecode::connectors {
 
-CircuitBreaker::CircuitBreaker(const CircuitBreakerPolicy& policy, const TimeSource& time_source)
-    : policy_(policy), time_source_(time_source) {}
+CircuitBreaker::CircuitBreaker(const CircuitBreakerPolicy& policy, const TimeSource& time_source,
+                               TransitionListener on_transition)
+    : policy_(policy), time_source_(time_source), on_transition_(std::move(on_transition)) {}
 
 bool CircuitBreaker::Admit() {
   if (policy_.failure_rate_percent <= 0) return true;
-  absl::MutexLock lock(&mu_);
+  bool admitted;
+  bool deliver;
+  {
+    absl::MutexLock lock(&mu_);
+    admitted = AdmitLocked();
+    deliver = ClaimDeliveryLocked();
+  }
+  if (deliver) DeliverTransitions();
+  return admitted;
+}
+
+void CircuitBreaker::Record(Outcome outcome) {
+  if (policy_.failure_rate_percent <= 0) return;
+  bool deliver;
+  {
+    absl::MutexLock lock(&mu_);
+    RecordLocked(outcome);
+    deliver = ClaimDeliveryLocked();
+  }
+  if (deliver) DeliverTransitions();
+}
+
+bool CircuitBreaker::AdmitLocked() {
   switch (state_) {
     case State::kClosed:
       return true;
     case State::kOpen:
       if (time_source_.Now() < open_until_) return false;
-      state_ = State::kHalfOpen;
+      TransitionLocked(State::kHalfOpen);
       probes_admitted_ = 0;
       probes_succeeded_ = 0;
       [[fallthrough]];
@@ -25,9 +50,7 @@ bool CircuitBreaker::Admit() {
   return false;
 }
 
-void CircuitBreaker::Record(Outcome outcome) {
-  if (policy_.failure_rate_percent <= 0) return;
-  absl::MutexLock lock(&mu_);
+void CircuitBreaker::RecordLocked(Outcome outcome) {
   switch (state_) {
     case State::kOpen:
       // A call admitted before the breaker opened; its outcome no longer matters.
@@ -38,7 +61,7 @@ void CircuitBreaker::Record(Outcome outcome) {
       } else if (outcome == Outcome::kIgnored) {
         --probes_admitted_;
       } else if (++probes_succeeded_ >= policy_.half_open_calls) {
-        state_ = State::kClosed;
+        TransitionLocked(State::kClosed);
         window_.clear();
         failures_in_window_ = 0;
       }
@@ -61,10 +84,39 @@ void CircuitBreaker::Record(Outcome outcome) {
 }
 
 void CircuitBreaker::OpenLocked() {
-  state_ = State::kOpen;
+  TransitionLocked(State::kOpen);
   open_until_ = time_source_.Now() + policy_.open_duration;
   window_.clear();
   failures_in_window_ = 0;
+}
+
+void CircuitBreaker::TransitionLocked(State to) {
+  state_ = to;
+  if (on_transition_) undelivered_.push_back(to);
+}
+
+bool CircuitBreaker::ClaimDeliveryLocked() {
+  if (delivering_ || undelivered_.empty()) return false;
+  delivering_ = true;
+  return true;
+}
+
+void CircuitBreaker::DeliverTransitions() {
+  // Transitions queued by other threads meanwhile are delivered here too, after ours: delivering
+  // from each thread on its own could report them out of order.
+  while (true) {
+    State state;
+    {
+      absl::MutexLock lock(&mu_);
+      if (undelivered_.empty()) {
+        delivering_ = false;
+        return;
+      }
+      state = undelivered_.front();
+      undelivered_.pop_front();
+    }
+    on_transition_(state);
+  }
 }
 
 CircuitBreaker::State CircuitBreaker::state() const {

@@ -2,6 +2,7 @@
 #define EVALUATECODE_CONNECTORS_CIRCUIT_BREAKER_H_
 
 #include <deque>
+#include <functional>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
@@ -39,8 +40,15 @@ class CircuitBreaker {
     kIgnored,
   };
 
-  // `time_source` is not owned and must outlive the breaker.
-  CircuitBreaker(const CircuitBreakerPolicy& policy, const TimeSource& time_source);
+  // Told each new state after a transition: closed → open, open → half-open (when the first call
+  // asks after open_duration, not when the wait ends), half-open → closed or open.
+  using TransitionListener = std::function<void(State)>;
+
+  // `time_source` is not owned and must outlive the breaker. `on_transition` may be empty; it is
+  // called once per transition, in the order the transitions happened, on the thread of the Admit
+  // or Record that caused it or of one that overlapped it, never with the breaker's lock held.
+  CircuitBreaker(const CircuitBreakerPolicy& policy, const TimeSource& time_source,
+                 TransitionListener on_transition = nullptr);
 
   // Asks to send one call. Every call admitted must later be reported with Record().
   // @return false if the breaker is open (or half-open with all probes taken): fail fast.
@@ -52,10 +60,17 @@ class CircuitBreaker {
   State state() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  bool AdmitLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordLocked(Outcome outcome) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OpenLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TransitionLocked(State to) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // True if the caller must now call DeliverTransitions: transitions wait and nobody delivers.
+  bool ClaimDeliveryLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DeliverTransitions() ABSL_LOCKS_EXCLUDED(mu_);
 
   const CircuitBreakerPolicy policy_;
   const TimeSource& time_source_;
+  const TransitionListener on_transition_;
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kClosed;
   // Outcomes while closed, newest at the back; true = failure.
@@ -64,6 +79,10 @@ class CircuitBreaker {
   absl::Time open_until_ ABSL_GUARDED_BY(mu_);
   int probes_admitted_ ABSL_GUARDED_BY(mu_) = 0;
   int probes_succeeded_ ABSL_GUARDED_BY(mu_) = 0;
+  // Transitions not yet given to on_transition_, oldest first. One thread at a time delivers them
+  // (`delivering_`), so a listener keeping the latest state never ends on a stale one.
+  std::deque<State> undelivered_ ABSL_GUARDED_BY(mu_);
+  bool delivering_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 absl::string_view CircuitBreakerStateName(CircuitBreaker::State state);

@@ -147,14 +147,22 @@ class HttpConnectorGateway final : public ConnectorGateway {
       : http_(*options.http_client),
         secrets_(*options.secrets),
         time_(*options.time_source),
-        random_(*options.random) {
+        random_(*options.random),
+        observer_(options.observer) {
     for (ConnectorConfig& config : options.connectors) {
       auto connector = std::make_unique<Connector>();
       if (!config.type.empty() && options.types != nullptr) {
         connector->type = options.types->Find(config.type);
       }
       if (config.circuit_breaker.failure_rate_percent > 0) {
-        connector->breaker = std::make_unique<CircuitBreaker>(config.circuit_breaker, time_);
+        CircuitBreaker::TransitionListener on_transition;
+        if (observer_ != nullptr) {
+          on_transition = [observer = observer_, name = config.name](CircuitBreaker::State state) {
+            observer->OnBreakerStateChanged(name, state);
+          };
+        }
+        connector->breaker = std::make_unique<CircuitBreaker>(config.circuit_breaker, time_,
+                                                              std::move(on_transition));
       }
       if (config.rate_limit.requests_per_second > 0) {
         connector->bucket = std::make_unique<TokenBucket>(
@@ -248,6 +256,7 @@ class HttpConnectorGateway final : public ConnectorGateway {
     }
     if (connector.bucket != nullptr && !connector.bucket->TryConsume()) {
       RecordBreaker(*call, CircuitBreaker::Outcome::kIgnored);
+      if (observer_ != nullptr) observer_->OnRateLimited(connector.config.name);
       return Finish(call, Failure(*call, Reason::kConnectorUnavailable,
                                   absl::StrCat("connector '", connector.config.name,
                                                "' is over its rate limit")));
@@ -335,7 +344,9 @@ class HttpConnectorGateway final : public ConnectorGateway {
     }
     HttpRequest http = call->http;
     http.timeout = std::min(call->connector->config.timeout, remaining);
-    ++call->attempts;
+    if (++call->attempts > 1 && observer_ != nullptr) {
+      observer_->OnRetry(call->connector->config.name);
+    }
     http_.Send(std::move(http), [this, call](HttpResponse response) {
       OnResponse(call, std::move(response));
     });
@@ -513,6 +524,7 @@ class HttpConnectorGateway final : public ConnectorGateway {
   SecretStore& secrets_;
   const TimeSource& time_;
   RandomSource& random_;
+  ConnectorObserver* const observer_;  // may be null
   // Built in the constructor, then only read (each Connector's members synchronise themselves).
   std::map<std::string, std::unique_ptr<Connector>> connectors_;
 

@@ -8,6 +8,7 @@
 #include "common/time_source.h"
 #include "connectors/connector_config.h"
 #include "connectors/connector_gateway.h"
+#include "connectors/connector_observer.h"
 #include "connectors/connector_type.h"
 #include "connectors/http_client.h"
 #include "connectors/random_source.h"
@@ -30,6 +31,9 @@ struct GatewayOptions {
   const TimeSource* time_source = nullptr;
   // Required. Backoff jitter.
   RandomSource* random = nullptr;
+  // Optional (null: nothing is reported). Told of breaker transitions, rate-limit refusals and
+  // retries. Must outlive the gateway.
+  ConnectorObserver* observer = nullptr;
 };
 
 // The gateway over HttpClient: allowlist, parameter checks and templating, response cache and

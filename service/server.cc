@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -38,6 +41,50 @@ class MetricsWorkerObserver final : public sandbox::WorkerObserver {
   observability::Metrics& metrics_;
 };
 
+// Connector resilience events into the metrics. connectors/ knows nothing of service/, so its
+// breaker states are translated here. Thread-safe, as Metrics is.
+class MetricsConnectorObserver final : public connectors::ConnectorObserver {
+ public:
+  explicit MetricsConnectorObserver(observability::Metrics& metrics) : metrics_(metrics) {}
+  // connectors::ConnectorObserver
+  void OnBreakerStateChanged(absl::string_view connector,
+                             connectors::CircuitBreaker::State state) override {
+    metrics_.SetBreakerState(connector, ToBreakerState(state));
+  }
+  void OnRateLimited(absl::string_view connector) override {
+    metrics_.RecordRateLimited(connector);
+  }
+  void OnRetry(absl::string_view connector) override { metrics_.RecordRetry(connector); }
+
+ private:
+  static observability::BreakerState ToBreakerState(connectors::CircuitBreaker::State state) {
+    switch (state) {
+      case connectors::CircuitBreaker::State::kClosed:
+        return observability::BreakerState::kClosed;
+      case connectors::CircuitBreaker::State::kOpen:
+        return observability::BreakerState::kOpen;
+      case connectors::CircuitBreaker::State::kHalfOpen:
+        return observability::BreakerState::kHalfOpen;
+    }
+    return observability::BreakerState::kClosed;
+  }
+
+  observability::Metrics& metrics_;
+};
+
+// The values the connector labels may take: every configured connector and its operations.
+observability::ConnectorLabelSet ConnectorLabelsOf(
+    const std::vector<connectors::ConnectorConfig>& connectors) {
+  observability::ConnectorLabelSet labels;
+  for (const connectors::ConnectorConfig& connector : connectors) {
+    std::set<std::string>& operations = labels[connector.name];
+    for (const connectors::OperationSpec& operation : connector.operations) {
+      operations.insert(operation.name);
+    }
+  }
+  return labels;
+}
+
 int ToMillis(absl::Duration duration) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), INT32_MAX));
 }
@@ -53,18 +100,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   if (!valid.ok()) return valid;
   std::unique_ptr<Server> server(new Server(config, std::move(logger)));
 
-  absl::Status connectors_started = server->StartConnectors();
-  if (!connectors_started.ok()) return connectors_started;
-  const std::vector<sandbox::ConnectorCatalogEntry> catalog = CatalogOf(*server->gateway_);
-  observability::ConnectorLabelSet connector_labels;
-  for (const sandbox::ConnectorCatalogEntry& entry : catalog) {
-    connector_labels[entry.name].insert(entry.operations.begin(), entry.operations.end());
-  }
+  // Metrics first: the connector gateway reports to them from its first call.
   absl::StatusOr<std::unique_ptr<observability::PrometheusMetrics>> metrics =
-      observability::NewPrometheusMetrics(config.metrics, connector_labels);
+      observability::NewPrometheusMetrics(config.metrics, ConnectorLabelsOf(config.connectors));
   if (!metrics.ok()) return metrics.status();
   server->metrics_ = *std::move(metrics);
   server->worker_observer_ = std::make_unique<MetricsWorkerObserver>(*server->metrics_);
+  server->connector_observer_ = std::make_unique<MetricsConnectorObserver>(*server->metrics_);
+  absl::Status connectors_started = server->StartConnectors();
+  if (!connectors_started.ok()) return connectors_started;
+  const std::vector<sandbox::ConnectorCatalogEntry> catalog = CatalogOf(*server->gateway_);
   absl::StatusOr<std::unique_ptr<observability::DecisionLog>> decision_log =
       observability::NewDecisionLog(config.decision_log, server->time_source_,
                                     server->metrics_.get());
@@ -177,6 +222,7 @@ absl::Status Server::StartConnectors() {
   options.secrets = secrets_.get();
   options.time_source = &time_source_;
   options.random = random_.get();
+  options.observer = connector_observer_.get();
   absl::StatusOr<std::unique_ptr<connectors::ConnectorGateway>> gateway =
       connectors::NewConnectorGateway(std::move(options));
   if (!gateway.ok()) return gateway.status();

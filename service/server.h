@@ -7,6 +7,7 @@
 #include "common/time_source.h"
 #include "grpcpp/server.h"
 #include "connectors/connector_gateway.h"
+#include "connectors/connector_observer.h"
 #include "connectors/connector_type.h"
 #include "connectors/http_client.h"
 #include "connectors/random_source.h"
@@ -61,6 +62,9 @@ class Server {
   const ServerConfig config_;
   std::shared_ptr<spdlog::logger> logger_;
   RealTimeSource time_source_;
+  // Before everything that reports to them, so that they go last.
+  std::unique_ptr<observability::PrometheusMetrics> metrics_;
+  std::unique_ptr<connectors::ConnectorObserver> connector_observer_;
   // The connector layer; the HTTP client is declared last so that it goes first, answering the calls
   // still in flight before the gateway goes.
   std::unique_ptr<connectors::ConnectorTypeRegistry> connector_types_;
@@ -68,7 +72,6 @@ class Server {
   std::unique_ptr<connectors::RandomSource> random_;
   std::unique_ptr<connectors::ConnectorGateway> gateway_;
   std::unique_ptr<connectors::HttpClient> http_client_;
-  std::unique_ptr<observability::PrometheusMetrics> metrics_;
   std::unique_ptr<sandbox::WorkerObserver> worker_observer_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::unique_ptr<EvaluatorPool> pool_;

@@ -1,5 +1,6 @@
 // The gateway's logic on a fake transport and simulated time: allowlist, params, retries, breaker,
-// rate limit, cache, in-flight collapsing, deadlines, vendor errors and scrubbing.
+// rate limit, cache, in-flight collapsing, deadlines, vendor errors, scrubbing, and what it reports
+// to its observer.
 
 #include "connectors/http_connector_gateway.h"
 
@@ -18,6 +19,7 @@
 #include "tests/testing/connectors/fake_http_client.h"
 #include "tests/testing/connectors/fake_secret_store.h"
 #include "tests/testing/connectors/fixed_random_source.h"
+#include "tests/testing/connectors/recording_connector_observer.h"
 #include "tests/testing/simulated_time_source.h"
 #include "tests/testing/status_matchers.h"
 
@@ -30,8 +32,11 @@ using ::evaluatecode::testing::FakeExchange;
 using ::evaluatecode::testing::FakeHttpClient;
 using ::evaluatecode::testing::FakeSecretStore;
 using ::evaluatecode::testing::FixedRandomSource;
+using ::evaluatecode::testing::RecordingConnectorObserver;
 using ::evaluatecode::testing::SimulatedTimeSource;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::SizeIs;
 using Reason = ConnectorErrorReason;
 
@@ -77,6 +82,7 @@ class GatewayTest : public ::testing::Test {
     options.secrets = &secrets_;
     options.time_source = &time_;
     options.random = &random_;
+    options.observer = &observer_;
     auto gateway = NewConnectorGateway(std::move(options));
     ASSERT_TRUE(gateway.ok()) << gateway.status();
     gateway_ = *std::move(gateway);
@@ -119,6 +125,7 @@ class GatewayTest : public ::testing::Test {
   FakeHttpClient http_{time_};
   FakeSecretStore secrets_;
   FixedRandomSource random_{0.5};
+  RecordingConnectorObserver observer_;
   std::unique_ptr<ConnectorTypeRegistry> types_;
   std::unique_ptr<ConnectorGateway> gateway_;
 };
@@ -236,6 +243,8 @@ TEST_F(GatewayTest, RetriesIdempotentCallsOnRetryableFailuresWithJitteredBackoff
   EXPECT_THAT(http_.delays(), ::testing::ElementsAre(absl::Milliseconds(10), absl::Milliseconds(20)));
   EXPECT_EQ(result.duration, absl::Milliseconds(30));
   EXPECT_EQ(time_.Now() - start, absl::Milliseconds(30));
+  EXPECT_THAT(observer_.events(), ElementsAre("sift retry", "sift retry"))
+      << "each retry is reported, the first attempt is not";
 }
 
 TEST_F(GatewayTest, GivesUpAfterThreeAttempts) {
@@ -279,6 +288,7 @@ TEST_F(GatewayTest, PostIsNeverRetried) {
   EXPECT_EQ(report.attempts, 1);
   EXPECT_THAT(http_.requests(), SizeIs(2));
   EXPECT_EQ(http_.requests()[1].body, R"({"amount":5.0})");
+  EXPECT_THAT(observer_.events(), IsEmpty());
 }
 
 TEST_F(GatewayTest, NoRetryWhenTheBackoffWouldPassTheDeadline) {
@@ -336,6 +346,22 @@ TEST_F(GatewayTest, BreakerOpensFailsFastAndRecoversAfterTheWait) {
   http_.SetHandler([](const HttpRequest&) { return Answer(200, R"({"status":0})"); });
   EXPECT_TRUE(Score("probe").ok());
   EXPECT_TRUE(Score("after").ok());
+  EXPECT_THAT(observer_.events(),
+              ElementsAre("sift breaker open", "sift breaker half-open", "sift breaker closed"));
+}
+
+TEST_F(GatewayTest, AFailedProbeReportsTheBreakerReopening) {
+  http_.SetHandler([](const HttpRequest&) { return Fail(TransportError::kTimeout); });
+  for (int i = 0; i < 4; ++i) Score(absl::StrCat("u", i));
+  time_.Advance(absl::Seconds(5));
+  EXPECT_EQ(Score("probe").reason, Reason::kConnectorTimeout);
+  EXPECT_EQ(Score("refused").reason, Reason::kConnectorUnavailable);
+  time_.Advance(absl::Seconds(5));
+  http_.SetHandler([](const HttpRequest&) { return Answer(200, R"({"status":0})"); });
+  EXPECT_TRUE(Score("probe2").ok());
+  EXPECT_THAT(observer_.events(),
+              ElementsAre("sift breaker open", "sift breaker half-open", "sift breaker open",
+                          "sift breaker half-open", "sift breaker closed"));
 }
 
 TEST_F(GatewayTest, ABreakerOpeningMidRetriesStopsTheRetries) {
@@ -346,6 +372,7 @@ TEST_F(GatewayTest, ABreakerOpeningMidRetriesStopsTheRetries) {
   EXPECT_EQ(second.attempts, 1);
   EXPECT_EQ(second.reason, Reason::kVendorError);
   EXPECT_EQ(Score("c").reason, Reason::kConnectorUnavailable);
+  EXPECT_THAT(observer_.events(), ElementsAre("sift retry", "sift retry", "sift breaker open"));
 }
 
 TEST_F(GatewayTest, RateLimitHoldsAndRefills) {
@@ -358,6 +385,19 @@ TEST_F(GatewayTest, RateLimitHoldsAndRefills) {
   EXPECT_THAT(http_.requests(), SizeIs(2));
   time_.Advance(absl::Milliseconds(500));
   EXPECT_TRUE(Run(Request("acme", "person", R"({"id": "3"})")).ok());
+  EXPECT_THAT(observer_.events(), ElementsAre("acme rate-limited"));
+}
+
+TEST_F(GatewayTest, ARetryHeldBackByTheRateLimitIsNeitherARetryNorARefusal) {
+  // acme: burst 2. The first attempt and one retry take both tokens; the second retry waits for
+  // none and the call ends with the vendor's answer.
+  http_.SetHandler([](const HttpRequest&) { return Answer(503, "{}"); });
+  ConnectorResult result = Run(Request("acme", "person", R"({"id": "1"})"));
+  EXPECT_EQ(result.reason, Reason::kVendorError);
+  EXPECT_EQ(result.attempts, 2);
+  EXPECT_THAT(observer_.events(), ElementsAre("acme retry"));
+  EXPECT_EQ(Run(Request("acme", "person", R"({"id": "2"})")).reason, Reason::kConnectorUnavailable);
+  EXPECT_THAT(observer_.events(), ElementsAre("acme retry", "acme rate-limited"));
 }
 
 TEST_F(GatewayTest, CachesPerTenantForTheTtl) {

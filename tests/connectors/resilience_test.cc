@@ -2,7 +2,11 @@
 
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "connectors/circuit_breaker.h"
 #include "connectors/response_cache.h"
 #include "connectors/retry_policy.h"
@@ -17,6 +21,8 @@ namespace {
 
 using ::evaluatecode::testing::FixedRandomSource;
 using ::evaluatecode::testing::SimulatedTimeSource;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 using State = CircuitBreaker::State;
 using Outcome = CircuitBreaker::Outcome;
 
@@ -167,6 +173,118 @@ TEST(CircuitBreakerTest, ZeroFailureRateDisablesIt) {
   CircuitBreaker breaker(policy, time);
   RecordMany(breaker, Outcome::kFailure, 100);
   EXPECT_TRUE(breaker.Admit());
+}
+
+// The states a breaker reports, in order. Thread-safe.
+class TransitionLog {
+ public:
+  // `delay`: how long the listener takes before recording, so that overlapping deliveries would
+  // interleave.
+  CircuitBreaker::TransitionListener Listener(absl::Duration delay = absl::ZeroDuration()) {
+    return [this, delay](State state) {
+      absl::SleepFor(delay);
+      absl::MutexLock lock(&mu_);
+      states_.push_back(state);
+    };
+  }
+  std::vector<State> states() const {
+    absl::MutexLock lock(&mu_);
+    return states_;
+  }
+  size_t size() const {
+    absl::MutexLock lock(&mu_);
+    return states_.size();
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<State> states_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST(CircuitBreakerTest, ReportsEachTransitionOnceInOrder) {
+  SimulatedTimeSource time;
+  TransitionLog log;
+  CircuitBreaker breaker(SmallPolicy(), time, log.Listener());
+  RecordMany(breaker, Outcome::kSuccess, 3);
+  EXPECT_THAT(log.states(), IsEmpty());
+  RecordMany(breaker, Outcome::kFailure, 3);  // 3/6: opens
+  breaker.Record(Outcome::kFailure);          // a late outcome while open changes nothing
+  EXPECT_FALSE(breaker.Admit());
+  time.Advance(absl::Seconds(30));
+  EXPECT_EQ(breaker.state(), State::kHalfOpen) << "state() shows the wait is over";
+  EXPECT_THAT(log.states(), ElementsAre(State::kOpen)) << "but only a call half-opens it";
+
+  ASSERT_TRUE(breaker.Admit());  // half-opens
+  breaker.Record(Outcome::kFailure);
+  time.Advance(absl::Seconds(30));
+  ASSERT_TRUE(breaker.Admit());  // half-opens again
+  ASSERT_TRUE(breaker.Admit());
+  breaker.Record(Outcome::kIgnored);
+  breaker.Record(Outcome::kSuccess);
+  ASSERT_TRUE(breaker.Admit());
+  breaker.Record(Outcome::kSuccess);  // half_open_calls = 2 successes: closes
+  RecordMany(breaker, Outcome::kSuccess, 5);
+  EXPECT_THAT(log.states(), ElementsAre(State::kOpen, State::kHalfOpen, State::kOpen,
+                                        State::kHalfOpen, State::kClosed));
+}
+
+TEST(CircuitBreakerTest, TheListenerRunsWithoutTheBreakersLock) {
+  SimulatedTimeSource time;
+  CircuitBreaker* self = nullptr;
+  std::vector<State> seen;
+  // Calling back into the breaker would deadlock if its lock were held.
+  CircuitBreaker breaker(SmallPolicy(), time, [&](State) { seen.push_back(self->state()); });
+  self = &breaker;
+  RecordMany(breaker, Outcome::kFailure, 4);
+  EXPECT_THAT(seen, ElementsAre(State::kOpen));
+}
+
+bool IsTransition(State from, State to) {
+  switch (from) {
+    case State::kClosed: return to == State::kOpen;
+    case State::kOpen: return to == State::kHalfOpen;
+    case State::kHalfOpen: return to == State::kClosed || to == State::kOpen;
+  }
+  return false;
+}
+
+TEST(CircuitBreakerTest, ConcurrentTransitionsAreReportedInTheOrderTheyHappened) {
+  SimulatedTimeSource time;
+  TransitionLog log;
+  CircuitBreakerPolicy policy = SmallPolicy();
+  policy.minimum_calls = 2;
+  policy.window_calls = 4;
+  CircuitBreaker breaker(policy, time, log.Listener(absl::Microseconds(20)));
+  constexpr size_t kTransitions = 300;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 100000 && log.size() < kTransitions; ++i) {
+        if (breaker.Admit()) {
+          breaker.Record((i + t) % 2 == 0 ? Outcome::kFailure : Outcome::kSuccess);
+        } else {
+          time.Advance(policy.open_duration);  // refused: let it half-open soon
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  const std::vector<State> states = log.states();
+  ASSERT_GE(states.size(), kTransitions);
+  State previous = State::kClosed;
+  for (size_t i = 0; i < states.size(); ++i) {
+    ASSERT_TRUE(IsTransition(previous, states[i]))
+        << "report " << i << ": " << CircuitBreakerStateName(previous) << " -> "
+        << CircuitBreakerStateName(states[i]);
+    previous = states[i];
+  }
+  // The last report is the state the breaker is in (state() already shows a finished wait).
+  if (previous == State::kOpen) {
+    EXPECT_NE(breaker.state(), State::kClosed);
+  } else {
+    EXPECT_EQ(breaker.state(), previous);
+  }
 }
 
 TEST(BackoffTest, FullJitterWithinADoublingCeiling) {

@@ -8,11 +8,13 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/connectors/fake_vendor.h"
 #include "tests/testing/test_server.h"
 
 namespace evaluatecode {
@@ -91,6 +93,87 @@ TEST(ObservabilityTest, MetricsMoveAndEveryEvaluationLeavesOneCompleteMaskedReco
   EXPECT_THAT(first, HasSubstr("acme"));
   EXPECT_THAT(first, ::testing::Not(HasSubstr("123-45-6789")));
   EXPECT_THAT(records[1].dump(), HasSubstr("SCRIPT_RUNTIME_ERROR"));
+}
+
+// `flaky` always answers 503 and its breaker opens after two failures; `limited` answers 200 but
+// allows one call (its token comes back after 1000 s).
+constexpr char kResilienceConnectors[] = R"(
+connectors:
+  flaky:
+    base_url: BASE_URL
+    allow_insecure_loopback: true
+    retry: {max_attempts: 2, base_backoff_ms: 1, max_backoff_ms: 1}
+    circuit_breaker: {failure_rate_percent: 50, window_calls: 2, minimum_calls: 2, open_ms: 600000}
+    operations:
+      get:
+        path: "/flaky/{id}"
+        parameters: {id: {type: string, required: true}}
+  limited:
+    base_url: BASE_URL
+    allow_insecure_loopback: true
+    rate_limit: {requests_per_second: 0.001, burst: 1}
+    operations:
+      get:
+        path: "/limited/{id}"
+        parameters: {id: {type: string, required: true}}
+)";
+
+TEST(ObservabilityTest, BreakerRetryAndRateLimitMetricsMoveWithTheVendor) {
+  testing::FakeVendor vendor([](const testing::VendorRequest& request) {
+    testing::VendorResponse response;
+    response.status = absl::StartsWith(request.path, "/flaky/") ? 503 : 200;
+    response.body = "{}";
+    return response;
+  });
+  absl::StatusOr<service::ServerConfig> parsed = service::ParseConfig(
+      absl::StrReplaceAll(kResilienceConnectors, {{"BASE_URL", vendor.base_url()}}));
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  service::ServerConfig config = testing::TestConfig();
+  config.connectors = parsed->connectors;
+  testing::TestServer server(config);
+
+  // The series of one connector: `metric` with `labels` after the connector label.
+  auto series = [](absl::string_view metric, absl::string_view connector,
+                   absl::string_view labels = "") {
+    return absl::StrCat("evaluatecode_connector_", metric, "{connector=\"", connector, "\"", labels,
+                        "}");
+  };
+  const std::string before = Scrape(server.server().metrics_port());
+  EXPECT_EQ(Sample(before, series("breaker_state", "flaky", R"(,state="closed")")), 1);
+  EXPECT_EQ(Sample(before, series("breaker_state", "flaky", R"(,state="open")")), 0);
+  EXPECT_EQ(Sample(before, series("retries_total", "flaky")), 0);
+  EXPECT_EQ(Sample(before, series("rate_limited_total", "limited")), 0);
+
+  // flaky: the first call fails twice (one retry) and opens the breaker; the second is refused by
+  // the breaker. limited: the first call takes the only token, the second is refused.
+  constexpr char kCode[] = R"js(
+var outcomes = [];
+['flaky', 'flaky', 'limited', 'limited'].forEach(function (name, i) {
+  try { connectors[name].get({id: 'u' + i}); outcomes.push('ok'); }
+  catch (e) { outcomes.push(e.reason); }
+});
+return {decision: 'approve', reasons: outcomes};
+)js";
+  evaluate::v1::EvaluateCodeRequest request = testing::MakeRequest(kCode, "{}", 3000);
+  request.add_connectors("flaky");
+  request.add_connectors("limited");
+  evaluate::v1::EvaluateCodeResponse response;
+  grpc::Status status = testing::Evaluate(server.stub(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_THAT(response.decision().reasons(),
+              ::testing::ElementsAre("VENDOR_ERROR", "CONNECTOR_UNAVAILABLE", "ok",
+                                     "CONNECTOR_UNAVAILABLE"));
+  EXPECT_EQ(vendor.request_count(), 3);
+
+  const std::string after = Scrape(server.server().metrics_port());
+  EXPECT_EQ(Sample(after, series("breaker_state", "flaky", R"(,state="open")")), 1);
+  EXPECT_EQ(Sample(after, series("breaker_state", "flaky", R"(,state="closed")")), 0);
+  EXPECT_EQ(Sample(after, series("breaker_state", "flaky", R"(,state="half_open")")), 0);
+  EXPECT_EQ(Sample(after, series("retries_total", "flaky")), 1);
+  EXPECT_EQ(Sample(after, series("http_attempts_total", "flaky")), 2);
+  EXPECT_EQ(Sample(after, series("rate_limited_total", "flaky")), 0);
+  EXPECT_EQ(Sample(after, series("rate_limited_total", "limited")), 1);
+  EXPECT_EQ(Sample(after, series("breaker_state", "limited", R"(,state="closed")")), 1);
 }
 
 }  // namespace
