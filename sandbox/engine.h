@@ -60,7 +60,7 @@ struct ScriptError {
     kMemoryLimit,    // the heap reached its cap
     kResultInvalid,  // the result is not JSON or too large
     kCancelled,      // the Cancellation was raised
-    kCrashed,        // the worker process running it died (a native crash or fatal error)
+    kCrashed,        // its worker process died (native crash, fatal error) or broke its channel
     kQuarantined,    // refused: this code crashed workers repeatedly
     kConnectorError,  // a connector call failed and the script did not catch it
     kUnsettledPromise,  // the script's promise was still pending with nothing left to run

@@ -29,9 +29,14 @@ absl::Status WriteAll(int fd, const char* data, size_t size) {
 }
 
 absl::Status ReadAll(int fd, char* data, size_t size, absl::Time deadline) {
-  while (size > 0) {
+  // Failures say how far the read got: a frame cut short is a broken peer, not a closed one.
+  size_t done = 0;
+  while (done < size) {
     const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("read from peer timed out");
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("read from peer timed out with ", done, " of ", size, " bytes read"));
+    }
     pollfd poll_fd{fd, POLLIN, 0};
     const int timeout_ms = deadline == absl::InfiniteFuture()
                                ? -1
@@ -41,14 +46,16 @@ absl::Status ReadAll(int fd, char* data, size_t size, absl::Time deadline) {
     const int ready = poll(&poll_fd, 1, timeout_ms);
     if (ready < 0 && errno == EINTR) continue;
     if (ready == 0) continue;
-    const ssize_t got = read(fd, data, size);
+    const ssize_t got = read(fd, data + done, size - done);
     if (got < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       return absl::UnavailableError(absl::StrCat("read from peer: ", std::strerror(errno)));
     }
-    if (got == 0) return absl::UnavailableError("the peer closed the channel");
-    data += got;
-    size -= static_cast<size_t>(got);
+    if (got == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("the peer closed the channel with ", done, " of ", size, " bytes read"));
+    }
+    done += static_cast<size_t>(got);
   }
   return absl::OkStatus();
 }
@@ -71,11 +78,17 @@ absl::Status ReadFrame(int fd, google::protobuf::Message* message, absl::Time de
   const size_t length = static_cast<size_t>(header[0]) | (static_cast<size_t>(header[1]) << 8) |
                         (static_cast<size_t>(header[2]) << 16) |
                         (static_cast<size_t>(header[3]) << 24);
-  if (length > kMaxFrameBytes) return absl::DataLossError("frame length out of range");
+  if (length > kMaxFrameBytes) {
+    return absl::DataLossError(
+        absl::StrCat("frame length ", length, " is over the ", kMaxFrameBytes, "-byte cap"));
+  }
   std::string payload(length, '\0');
   status = ReadAll(fd, payload.data(), length, deadline);
   if (!status.ok()) return status;
-  if (!message->ParseFromString(payload)) return absl::DataLossError("malformed frame");
+  if (!message->ParseFromString(payload)) {
+    return absl::DataLossError(absl::StrCat("a frame of ", length, " bytes does not parse as ",
+                                            message->GetTypeName()));
+  }
   return absl::OkStatus();
 }
 

@@ -112,31 +112,14 @@ class ChannelConnectorHost final : public ConnectorHost {
 
 ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,
                       const Cancellation& cancellation, ConnectorHost& connector_host) {
-  ipc::FromWorker reply;
-  reply.set_id(request.id());
   if (request.has_compile()) {
-    absl::StatusOr<CompileOutcome> outcome = sandbox.Compile(request.compile().source());
-    if (!outcome.ok()) {
-      reply.set_failure_code(static_cast<int>(outcome.status().code()));
-      reply.set_failure_message(std::string(outcome.status().message()));
-    } else {
-      *reply.mutable_compile() = ToMessage(*outcome);
-    }
-    return reply;
+    return ToReply(request.id(), sandbox.Compile(request.compile().source()));
   }
   google::protobuf::Struct input;
   SandboxRequest evaluate = FromMessage(request.evaluate(), &input);
   evaluate.cancellation = &cancellation;
   evaluate.connector_host = &connector_host;
-  absl::StatusOr<SandboxResult> result = sandbox.Evaluate(evaluate);
-  if (!result.ok()) {
-    reply.set_failure_code(static_cast<int>(result.status().code()));
-    reply.set_failure_message(std::string(result.status().message()));
-  } else {
-    *reply.mutable_compile() = ToMessage(result->compile);
-    *reply.mutable_evaluation() = ToMessage(result->evaluation);
-  }
-  return reply;
+  return ToReply(request.id(), sandbox.Evaluate(evaluate));
 }
 
 }  // namespace

@@ -3,6 +3,20 @@
 #include <utility>
 
 namespace evaluatecode::sandbox {
+namespace {
+
+// A reply to request `id`, carrying `status` when it is a failure.
+ipc::FromWorker ReplyTo(uint64_t id, const absl::Status& status) {
+  ipc::FromWorker reply;
+  reply.set_id(id);
+  if (!status.ok()) {
+    reply.set_failure_code(static_cast<int>(status.code()));
+    reply.set_failure_message(std::string(status.message()));
+  }
+  return reply;
+}
+
+}  // namespace
 
 ipc::EvaluateRequest ToMessage(const SandboxRequest& request) {
   ipc::EvaluateRequest message;
@@ -111,6 +125,21 @@ EvaluationResult FromMessage(const ipc::EvaluationResult& message) {
   result.peak_heap_bytes = message.peak_heap_bytes();
   result.reused_heap = message.reused_heap();
   return result;
+}
+
+ipc::FromWorker ToReply(uint64_t id, const absl::StatusOr<CompileOutcome>& outcome) {
+  ipc::FromWorker reply = ReplyTo(id, outcome.status());
+  if (outcome.ok()) *reply.mutable_compile() = ToMessage(*outcome);
+  return reply;
+}
+
+ipc::FromWorker ToReply(uint64_t id, const absl::StatusOr<SandboxResult>& result) {
+  ipc::FromWorker reply = ReplyTo(id, result.status());
+  if (result.ok()) {
+    *reply.mutable_compile() = ToMessage(result->compile);
+    *reply.mutable_evaluation() = ToMessage(result->evaluation);
+  }
+  return reply;
 }
 
 }  // namespace evaluatecode::sandbox

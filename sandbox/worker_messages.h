@@ -1,6 +1,9 @@
 #ifndef EVALUATECODE_SANDBOX_WORKER_MESSAGES_H_
 #define EVALUATECODE_SANDBOX_WORKER_MESSAGES_H_
 
+#include <cstdint>
+
+#include "absl/status/statusor.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/worker_protocol.pb.h"
 
@@ -17,6 +20,11 @@ CompileOutcome FromMessage(const ipc::CompileOutcome& message);
 
 ipc::EvaluationResult ToMessage(const EvaluationResult& result);
 EvaluationResult FromMessage(const ipc::EvaluationResult& message);
+
+// A worker's final reply to request `id`: what the compile or evaluation gave, or the failure of
+// the worker's machinery.
+ipc::FromWorker ToReply(uint64_t id, const absl::StatusOr<CompileOutcome>& outcome);
+ipc::FromWorker ToReply(uint64_t id, const absl::StatusOr<SandboxResult>& result);
 
 }  // namespace evaluatecode::sandbox
 

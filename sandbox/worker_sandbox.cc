@@ -11,6 +11,7 @@
 #include <cstring>
 #include <deque>
 #include <thread>
+#include <utility>
 #include <variant>
 
 #include "absl/base/thread_annotations.h"
@@ -44,6 +45,12 @@ struct Worker {
   int fd = -1;
   uint64_t next_id = 1;
 };
+
+// True when the peer closed `fd` and everything it sent has been read.
+bool AtEndOfStream(int fd) {
+  char byte;
+  return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
 
 std::string DescribeExit(int status) {
   if (WIFSIGNALED(status)) {
@@ -97,7 +104,7 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     }
     ipc::ToWorker message;
     *message.mutable_evaluate() = ToMessage(request);
-    Outcome outcome = RoundTrip(message, request.deadline, request.cancellation,
+    Outcome outcome = RoundTrip(std::move(message), request.deadline, request.cancellation,
                                 request.connector_host, result.compile.code_sha256);
     if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
     if (auto* error = std::get_if<ScriptError>(&outcome)) {
@@ -114,8 +121,8 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     ipc::ToWorker message;
     message.mutable_compile()->set_source(source);
     const std::string sha = Sha256Hex(source);
-    Outcome outcome =
-        RoundTrip(message, time_source_.Now() + kCompileRoundTrip, nullptr, nullptr, sha);
+    Outcome outcome = RoundTrip(std::move(message), time_source_.Now() + kCompileRoundTrip,
+                                nullptr, nullptr, sha);
     if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
     if (auto* error = std::get_if<ScriptError>(&outcome)) {
       return absl::UnavailableError(absl::StrCat("compiling in a sandbox worker failed: ",
@@ -133,35 +140,51 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   // A reply, a failure the script caused (timeout, cancellation, crash), or our own failure.
   using Outcome = std::variant<ipc::FromWorker, ScriptError, absl::Status>;
 
-  Outcome RoundTrip(const ipc::ToWorker& request_template, absl::Time deadline,
-                    const Cancellation* cancellation, ConnectorHost* connector_host,
-                    const std::string& sha) {
-    Worker* acquired_worker = nullptr;
+  Outcome RoundTrip(ipc::ToWorker request, absl::Time deadline, const Cancellation* cancellation,
+                    ConnectorHost* connector_host, const std::string& sha) {
     for (;;) {
       std::variant<Worker*, ScriptError> acquired = Acquire(deadline, cancellation);
       if (auto* error = std::get_if<ScriptError>(&acquired)) return *error;
-      acquired_worker = std::get<Worker*>(acquired);
-      // A worker that died while idle (killed from outside, say) must not fail this evaluation:
-      // hand it to the restarter and take another.
-      if (IsAlive(*acquired_worker)) break;
-      Stop(*acquired_worker);
-      Release(*acquired_worker);
+      Worker& worker = *std::get<Worker*>(acquired);
+      const absl::Status sent = Send(worker, request);
+      if (sent.ok()) {
+        Outcome outcome = Exchange(worker, request, deadline, cancellation, connector_host, sha);
+        Release(worker);
+        return outcome;
+      }
+      if (!absl::IsUnavailable(sent)) {
+        Release(worker);
+        return sent;
+      }
+      // A worker lost while idle (killed from outside, or broken after its last reply) never got
+      // this request, so the request must not fail, nor count against its code: replace the
+      // worker and take another.
+      Stop(worker);
+      CountFailure(/*killed=*/false);
+      Release(worker);
     }
-    Worker& worker = *acquired_worker;
-    Outcome outcome =
-        Exchange(worker, request_template, deadline, cancellation, connector_host, sha);
-    Release(worker);
-    return outcome;
   }
 
-  // Runs one request on `worker` (acquired by the caller) and replaces the worker if it had to die.
-  Outcome Exchange(Worker& worker, ipc::ToWorker request, absl::Time deadline,
+  // Gives `request` the worker's next id and writes it. kUnavailable when the worker is lost (the
+  // request did not reach it); any other error is ours, and the worker is untouched.
+  static absl::Status Send(Worker& worker, ipc::ToWorker& request) {
+    // An idle worker's channel has nothing to read, unless the worker is gone (end of stream) or
+    // broke the protocol (a reply nobody asked for).
+    pollfd poll_fd{worker.fd, POLLIN, 0};
+    if (poll(&poll_fd, 1, 0) != 0) {
+      return absl::UnavailableError("the idle worker's channel is readable");
+    }
+    request.set_id(worker.next_id++);
+    // A write that fails leaves an incomplete frame at most: the worker cannot have started it.
+    return WriteFrame(worker.fd, request);
+  }
+
+  // Waits for the answer to `request` (sent on `worker`, acquired by the caller) and replaces the
+  // worker if it had to die.
+  Outcome Exchange(Worker& worker, const ipc::ToWorker& request, absl::Time deadline,
                    const Cancellation* cancellation, ConnectorHost* connector_host,
                    const std::string& sha) {
-    const uint64_t id = worker.next_id++;
-    request.set_id(id);
-    if (!WriteFrame(worker.fd, request).ok()) return Died(worker, sha);
-
+    const uint64_t id = request.id();
     absl::Time kill_at = deadline + options_.kill_grace;
     bool cancel_sent = false;
     for (;;) {
@@ -172,7 +195,9 @@ class WorkerSandboxImpl final : public WorkerSandbox {
         cancel.mutable_cancel();
         cancel_sent = true;
         kill_at = std::min(kill_at, now + options_.kill_grace);
-        if (!WriteFrame(worker.fd, cancel).ok()) return Died(worker, sha);
+        if (absl::Status written = WriteFrame(worker.fd, cancel); !written.ok()) {
+          return Broken(worker, sha, written);
+        }
       }
       if (now >= kill_at) return Killed(worker, sha, cancel_sent);
 
@@ -183,19 +208,31 @@ class WorkerSandboxImpl final : public WorkerSandbox {
       if (ready <= 0) continue;
       ipc::FromWorker reply;
       // A reply that has started arrives in full at once; the kill deadline still bounds it.
-      if (!ReadFrame(worker.fd, &reply, kill_at).ok()) return Died(worker, sha);
-      if (reply.id() != id) continue;  // the late answer to a request we gave up on
+      if (absl::Status read = ReadFrame(worker.fd, &reply, kill_at); !read.ok()) {
+        return Broken(worker, sha, read);
+      }
+      // One request at a time per worker, and every request given up on ends its worker: another
+      // id is not a late answer but a worker that lost track of the conversation.
+      if (reply.id() != id) {
+        return Broken(worker, sha,
+                      absl::DataLossError(absl::StrCat("a reply for request ", reply.id(),
+                                                       " while request ", id, " is in flight")));
+      }
       if (reply.has_connector_call()) {
         // The call is bounded by the evaluation's deadline inside the connector layer.
-        if (!WriteFrame(worker.fd, AnswerConnectorCall(id, reply.connector_call(), connector_host))
-                 .ok()) {
-          return Died(worker, sha);
+        if (absl::Status written = WriteFrame(
+                worker.fd, AnswerConnectorCall(id, reply.connector_call(), connector_host));
+            !written.ok()) {
+          return Broken(worker, sha, written);
         }
         continue;
       }
       if (reply.failure_code() != 0) {
         return absl::Status(static_cast<absl::StatusCode>(reply.failure_code()),
                             absl::StrCat("sandbox worker: ", reply.failure_message()));
+      }
+      if (!reply.has_compile() || (request.has_evaluate() && !reply.has_evaluation())) {
+        return Broken(worker, sha, absl::DataLossError("a final reply without a result"));
       }
       return reply;
     }
@@ -217,26 +254,25 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     return answer;
   }
 
-  // An idle worker's channel has nothing to read unless the worker is gone (end of stream).
-  static bool IsAlive(const Worker& worker) {
-    pollfd poll_fd{worker.fd, POLLIN, 0};
-    return poll(&poll_fd, 1, 0) == 0;
-  }
-
   Outcome Killed(Worker& worker, const std::string& sha, bool cancelled) {
     Stop(worker);
-    RecordFailure(sha, /*killed=*/true);
+    CountFailure(/*killed=*/true);
+    ChargeCode(sha);
     if (cancelled) return ScriptError{ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
     return ScriptError{ScriptError::Kind::kTimeout,
                        "the script ran past its time limit inside a native built-in and its "
                        "sandbox worker was stopped"};
   }
 
-  Outcome Died(Worker& worker, const std::string& sha) {
+  // The channel to a worker running `sha` failed (`channel` says how): the worker died, or is
+  // alive but can no longer be trusted to answer.
+  Outcome Broken(Worker& worker, const std::string& sha, const absl::Status& channel) {
     const std::string how = Stop(worker);
-    RecordFailure(sha, /*killed=*/false);
+    CountFailure(/*killed=*/false);
+    ChargeCode(sha);
     return ScriptError{ScriptError::Kind::kCrashed,
-                       absl::StrCat("the sandbox worker running the script died (", how,
+                       absl::StrCat("the sandbox worker running the script failed (channel: ",
+                                    channel.message(), "; process: ", how,
                                     "); it has been replaced")};
   }
 
@@ -361,8 +397,8 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     int status = 0;
     pid_t reaped = 0;
     for (int i = 0; i < 20 && (reaped = waitpid(worker.pid, &status, WNOHANG)) == 0; ++i) {
-      pollfd poll_fd{worker.fd, POLLIN, 0};
-      if (poll(&poll_fd, 1, 0) == 0) break;  // still open: it is alive, not exiting
+      // Still open (or holding bytes nobody asked for): it is alive, not exiting.
+      if (!AtEndOfStream(worker.fd)) break;
       absl::SleepFor(absl::Milliseconds(5));
     }
     if (reaped == 0) {
@@ -375,13 +411,18 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     return reaped == 0 ? "stopped" : DescribeExit(status);
   }
 
-  void RecordFailure(const std::string& sha, bool killed) {
+  void CountFailure(bool killed) {
     if (options_.observer != nullptr) {
       killed ? options_.observer->OnWorkerKilled() : options_.observer->OnWorkerCrashed();
     }
-    const absl::Time now = time_source_.Now();
     absl::MutexLock lock(&mu_);
     ++(killed ? stats_.kills : stats_.crashes);
+  }
+
+  // `sha` was running when a worker had to die: often enough, and the code is quarantined.
+  void ChargeCode(const std::string& sha) {
+    const absl::Time now = time_source_.Now();
+    absl::MutexLock lock(&mu_);
     std::deque<absl::Time>& failures = failures_[sha];
     failures.push_back(now);
     while (!failures.empty() && failures.front() < now - options_.quarantine_window) {

@@ -49,12 +49,15 @@ struct WorkerSandboxOptions {
 struct WorkerStats {
   int starts = 0;    // workers started, including replacements
   int kills = 0;     // workers killed for overrunning a deadline or cancellation
-  int crashes = 0;   // workers that died on their own
+  int crashes = 0;   // workers that died on their own or broke their channel, busy or idle
 };
 
 // A Sandbox whose scripts run in supervised worker processes. A worker that overruns is killed and
-// its evaluation answered SCRIPT_TIMEOUT (or cancelled); one that dies is answered SANDBOX_CRASHED;
-// either way it is replaced, and no other evaluation is affected. Thread-safe.
+// its evaluation answered SCRIPT_TIMEOUT (or cancelled). One that dies or breaks its channel
+// (closes it; sends a malformed or cut-short frame, a reply for another request, or one without a
+// result) is stopped, and the evaluation it holds is answered SANDBOX_CRASHED naming the failure.
+// Either way the worker is replaced and evaluations on other workers are unaffected; a request
+// that never reached a lost worker goes to another. Thread-safe.
 class WorkerSandbox : public Sandbox {
  public:
   virtual WorkerStats stats() const = 0;
