@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "nlohmann/json.hpp"
 #include "service/config.h"
 #include "service/logging.h"
 #include "service/server.h"
@@ -68,11 +69,12 @@ int main(int argc, char** argv) {
   auto server = evaluatecode::service::Server::Start(config, *logger);
   if (!server.ok()) return Fail(std::string(server.status().message()));
   const std::string host = config.listen_address.substr(0, config.listen_address.rfind(':'));
-  LogEvent(**logger, spdlog::level::info,
-           {{"type", "listening"},
-            {"address", host + ":" + std::to_string((*server)->port())},
-            {"port", (*server)->port()},
-            {"metrics_port", (*server)->metrics_port()}});
+  nlohmann::json listening = {{"type", "listening"},
+                               {"address", host + ":" + std::to_string((*server)->port())},
+                               {"port", (*server)->port()},
+                               {"metrics_port", (*server)->metrics_port()}};
+  if (!config.health_listen_address.empty()) listening["health_port"] = (*server)->health_port();
+  LogEvent(**logger, spdlog::level::info, listening);
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);

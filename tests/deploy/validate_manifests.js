@@ -3,9 +3,10 @@
 //   1. every object against its Kubernetes schema (npm kubernetes-models 4: types and required
 //      fields; it does not reject unknown fields);
 //   2. the properties the deploy guide promises: non-root, read-only root fs, no capabilities,
-//      seccomp, gRPC probes on the config's port, a grace period longer than preStop + drain + the
-//      longest script, the config and vendor-key mounts, a headless Service, HPA, PDB,
-//      NetworkPolicy and ServiceAccount that match the pods.
+//      seccomp, gRPC probes on the config's health port (its listen port when it has none), a
+//      health port whenever mTLS is required, TLS files from Secret mounts, a grace period longer
+//      than preStop + drain + the longest script, the config and vendor-key mounts, a headless
+//      Service, HPA, PDB, NetworkPolicy and ServiceAccount that match the pods.
 // Usage: validate_manifests.js RENDERED.yaml [--overlay] [--extract-config OUT.yaml]
 //   --overlay         also require one namespace on every object and a pinned image tag
 //   --extract-config  write the ConfigMap's config.yaml to OUT.yaml (for the config-load test)
@@ -125,11 +126,27 @@ const evaluator = section('evaluator');
 const maxLimits = section('limits').max || {};
 const pick = (value, fallback) => (value === undefined ? fallback : value);
 const listen = String(pick(server.listen, CONFIG_DEFAULTS.listen));
-const port = Number(listen.slice(listen.lastIndexOf(':') + 1));
+const portOf = (address) => Number(address.slice(address.lastIndexOf(':') + 1));
+const port = portOf(listen);
+const onEveryInterface = (address) => address.startsWith('0.0.0.0:') || address.startsWith('[::]:');
+const healthListen = String(pick(server.health_listen, ''));
+const tls = server.tls || {};
+const auth = section('auth');
 const drainMs = pick(server.drain_grace_ms, CONFIG_DEFAULTS.drain_grace_ms);
 const maxTimeoutMs = pick(maxLimits.timeout_ms, CONFIG_DEFAULTS.max_timeout_ms);
-check('the config listens on every interface of the pod', listen.startsWith('0.0.0.0:') || listen.startsWith('[::]:'),
-  listen);
+check('the config listens on every interface of the pod', onEveryInterface(listen), listen);
+if (healthListen !== '') {
+  check('the health port listens on every interface of the pod (probes come from the node)',
+    onEveryInterface(healthListen), healthListen);
+}
+// Probes cannot present a client certificate: with mTLS they need the plaintext health port.
+if (tls.client_ca_file) {
+  check('with mTLS (server.tls.client_ca_file) the config sets server.health_listen for the probes',
+    healthListen !== '');
+}
+if (auth.identity === 'client_certificate') {
+  check('auth.identity client_certificate needs server.tls.client_ca_file', Boolean(tls.client_ca_file));
+}
 if (extractPath) fs.writeFileSync(extractPath, configText || '');
 
 // ---- 2. the Deployment ------------------------------------------------------------------------
@@ -184,14 +201,18 @@ check('the memory limit covers threads x (max script heap + compile) + queued re
   quantity(limits.memory) >= worstCase,
   `limit ${limits.memory} < ${Math.ceil(worstCase / (1 << 20))}Mi the config allows`);
 
-// Probes: native gRPC, numeric port = the config's port; readiness on the EvaluateService.
-const containerPort = (container.ports || []).find((p) => p.containerPort === port);
-check(`the container exposes the config's port ${port}`, containerPort != null,
-  JSON.stringify(container.ports));
+// Probes: native gRPC, numeric port = the config's health port, else its listen port; readiness on
+// the EvaluateService.
+const exposes = (p) => (container.ports || []).some((cp) => cp.containerPort === p);
+check(`the container exposes the config's port ${port}`, exposes(port), JSON.stringify(container.ports));
+const probePort = healthListen !== '' ? portOf(healthListen) : port;
+if (healthListen !== '') {
+  check(`the container exposes the health port ${probePort}`, exposes(probePort), JSON.stringify(container.ports));
+}
 for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
   const grpc = (container[probe] || {}).grpc;
   check(`${probe} is a gRPC probe`, grpc != null, JSON.stringify(container[probe]));
-  if (grpc) check(`${probe} uses the numeric port ${port}`, grpc.port === port, String(grpc.port));
+  if (grpc) check(`${probe} uses the numeric port ${probePort}`, grpc.port === probePort, String(grpc.port));
 }
 check('readinessProbe checks evaluate.v1.EvaluateService',
   ((container.readinessProbe || {}).grpc || {}).service === 'evaluate.v1.EvaluateService');
@@ -234,6 +255,25 @@ check('the vendor-key mount is read-only and whole (no subPath, so rotations arr
   vendorMount != null && vendorMount.readOnly === true && vendorMount.subPath == null);
 for (const m of mounts) {
   check(`volume mount ${m.name} refers to a pod volume`, volumes[m.name] != null);
+}
+// Each TLS file lies under a Secret mount (the deepest mount holding the path is the one that
+// shows), mounted whole so renewals arrive, and required: the server cannot start without it.
+const tlsMounts = new Set();
+for (const key of ['cert_file', 'key_file', 'client_ca_file']) {
+  const file = String(tls[key] || '');
+  if (file === '') continue;
+  const mount = mounts.filter((m) => file.startsWith(`${m.mountPath.replace(/\/$/, '')}/`))
+    .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+  const secret = mount && volumes[mount.name] && volumes[mount.name].secret;
+  check(`server.tls.${key} ${file} lies under a mounted Secret volume`, secret != null,
+    mount ? `under ${mount.mountPath} (volume ${mount.name}, not a Secret)` : 'under no mount');
+  if (secret) tlsMounts.add(mount);
+}
+for (const mount of tlsMounts) {
+  check(`the TLS Secret mount ${mount.mountPath} is read-only and whole (no subPath, so renewals arrive)`,
+    mount.readOnly === true && mount.subPath == null);
+  check(`the TLS Secret of ${mount.mountPath} is not optional (the server cannot start without it)`,
+    volumes[mount.name].secret.optional !== true);
 }
 
 // ---- the other objects --------------------------------------------------------------------------
