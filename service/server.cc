@@ -10,7 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "connectors/builtin_connector_types.h"
@@ -84,6 +86,33 @@ observability::ConnectorLabelSet ConnectorLabelsOf(
   }
   return labels;
 }
+
+// Drops the builder plugins registered process-wide (reflection): the health port offers health
+// and nothing else, not the API's schema to whoever reaches it without a certificate.
+class WithoutPlugins final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments* /*arguments*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->clear();
+  }
+};
+
+// The health port's answer to everything but health. It also gives the port's server the
+// callback method gRPC requires of a server without the (plugin-added) reflection service.
+class UnimplementedGenericService final : public grpc::CallbackGenericService {
+ public:
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* /*context*/) override {
+    class Refusal final : public grpc::ServerGenericBidiReactor {
+     public:
+      Refusal() {
+        Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "the health port serves health only"));
+      }
+      void OnDone() override { delete this; }
+    };
+    return new Refusal;
+  }
+};
 
 int ToMillis(absl::Duration duration) {
   return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), INT32_MAX));
@@ -187,6 +216,9 @@ absl::Status Server::StartHealthServer() {
   if (config_.health_listen_address.empty()) return absl::OkStatus();
   // A server of its own, so that the plaintext port offers health and nothing else.
   grpc::ServerBuilder builder;
+  builder.SetOption(std::make_unique<WithoutPlugins>());
+  health_port_refusals_ = std::make_unique<UnimplementedGenericService>();
+  builder.RegisterCallbackGenericService(health_port_refusals_.get());
   builder.AddListeningPort(config_.health_listen_address, grpc::InsecureServerCredentials(),
                            &health_port_);
   health_server_ = builder.BuildAndStart();

@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/time_source.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server.h"
 #include "connectors/connector_gateway.h"
 #include "connectors/connector_observer.h"
@@ -85,6 +86,7 @@ class Server {
   std::unique_ptr<TenantQuotas> caller_quotas_;
   std::unique_ptr<EvaluateServiceImpl> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  std::unique_ptr<grpc::CallbackGenericService> health_port_refusals_;
   std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;
   int health_port_ = 0;

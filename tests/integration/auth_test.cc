@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
@@ -189,6 +190,21 @@ TEST(AuthTest, TheHealthPortIsPlaintextAndServesHealthOnly) {
   EvaluateCodeResponse response;
   EXPECT_EQ(testing::Evaluate(*service, Decision(), &response).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
+  // Nor reflection: the API's schema stays behind the certificate.
+  grpc::GenericStub generic(channel);
+  grpc::CompletionQueue queue;
+  grpc::ClientContext reflection_context;
+  grpc::ByteBuffer empty, reflection_reply;
+  auto reflection = generic.PrepareUnaryCall(
+      &reflection_context, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", empty,
+      &queue);
+  reflection->StartCall();
+  grpc::Status reflection_status;
+  reflection->Finish(&reflection_reply, &reflection_status, nullptr);
+  void* tag = nullptr;
+  bool finished = false;
+  ASSERT_TRUE(queue.Next(&tag, &finished));
+  EXPECT_EQ(reflection_status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
 
   server.server().Shutdown();
   grpc::ClientContext after;
