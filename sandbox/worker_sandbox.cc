@@ -6,10 +6,12 @@
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <variant>
@@ -51,6 +53,12 @@ bool AtEndOfStream(int fd) {
   char byte;
   return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
+
+// When a request went to a worker, and the worker's CPU time then.
+struct WorkUnderway {
+  absl::Time wall;
+  std::optional<absl::Duration> cpu;
+};
 
 std::string DescribeExit(int status) {
   if (WIFSIGNALED(status)) {
@@ -187,6 +195,7 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     const uint64_t id = request.id();
     absl::Time kill_at = deadline + options_.kill_grace;
     bool cancel_sent = false;
+    const WorkUnderway since{time_source_.Now(), CpuTimeOf(worker)};
     for (;;) {
       const absl::Time now = time_source_.Now();
       if (!cancel_sent && cancellation != nullptr && cancellation->IsCancelled()) {
@@ -199,7 +208,7 @@ class WorkerSandboxImpl final : public WorkerSandbox {
           return Broken(worker, sha, written);
         }
       }
-      if (now >= kill_at) return Killed(worker, sha, cancel_sent);
+      if (now >= kill_at) return Killed(worker, sha, cancel_sent, since);
 
       pollfd poll_fd{worker.fd, POLLIN, 0};
       const absl::Duration wait = std::min(kPollSlice, kill_at - now);
@@ -254,10 +263,32 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     return answer;
   }
 
-  Outcome Killed(Worker& worker, const std::string& sha, bool cancelled) {
+  // The worker's CPU time so far; nullopt when the kernel cannot say (the process is gone).
+  static std::optional<absl::Duration> CpuTimeOf(const Worker& worker) {
+    clockid_t clock;
+    timespec used;
+    if (clock_getcpuclockid(worker.pid, &clock) != 0 || clock_gettime(clock, &used) != 0) {
+      return std::nullopt;
+    }
+    return absl::DurationFromTimespec(used);
+  }
+
+  // Whether the code itself overran: its worker used a core for at least a fifth of the time
+  // since the request (a spinning built-in gets that share even on a machine loaded five times
+  // over). A worker starved of CPU also misses its deadline and must be replaced, but that is no
+  // reason to refuse the code it was running.
+  bool OverranOnItsOwn(const Worker& worker, const WorkUnderway& since) const {
+    const std::optional<absl::Duration> now_used = CpuTimeOf(worker);
+    if (!now_used.has_value() || !since.cpu.has_value()) return true;
+    return *now_used - *since.cpu >= (time_source_.Now() - since.wall) / 5;
+  }
+
+  Outcome Killed(Worker& worker, const std::string& sha, bool cancelled,
+                 const WorkUnderway& since) {
+    const bool charge = OverranOnItsOwn(worker, since);
     Stop(worker);
     CountFailure(/*killed=*/true);
-    ChargeCode(sha);
+    if (charge) ChargeCode(sha);
     if (cancelled) return ScriptError{ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
     return ScriptError{ScriptError::Kind::kTimeout,
                        "the script ran past its time limit inside a native built-in and its "

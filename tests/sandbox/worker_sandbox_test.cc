@@ -172,6 +172,27 @@ TEST_F(WorkerSandboxTest, CodeThatKeepsKillingWorkersIsQuarantined) {
   EXPECT_FALSE(Run("return 'other code';").evaluation.error.has_value());
 }
 
+TEST_F(WorkerSandboxTest, AWorkerStarvedOfCpuIsReplacedWithoutBlamingItsCode) {
+  // About 100 ms of work, given 150 ms; the workers are frozen (SIGSTOP) 30 ms in, as a machine
+  // too loaded to schedule them would: each evaluation overruns and its worker is replaced, but
+  // the code burned no CPU past its deadline and must not be quarantined (quarantine_after = 2).
+  const std::string work = "var x = 0; for (var i = 0; i < 1.5e6; i++) x += i; return x > 0;";
+  for (int i = 0; i < 2; ++i) {
+    std::thread freezer([] {
+      absl::SleepFor(absl::Milliseconds(30));
+      for (pid_t pid : WorkerPids()) kill(pid, SIGSTOP);
+    });
+    SandboxResult result = Run(work, absl::Milliseconds(150));
+    freezer.join();
+    ASSERT_TRUE(result.evaluation.error.has_value());
+    EXPECT_EQ(result.evaluation.error->kind, ScriptError::Kind::kTimeout);
+  }
+  for (pid_t pid : WorkerPids()) kill(pid, SIGCONT);
+  SandboxResult again = Run(work);
+  ASSERT_FALSE(again.evaluation.error.has_value()) << again.evaluation.error->message;
+  EXPECT_EQ(sandbox_->stats().kills, 2);
+}
+
 TEST_F(WorkerSandboxTest, CancellationStopsTheScriptInTheWorker) {
   Cancellation cancellation;
   std::thread canceller([&] {
