@@ -1,54 +1,24 @@
 // Metrics and decision records of the real server, through real calls.
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 #include <string>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/connectors/fake_vendor.h"
+#include "tests/testing/metrics_scrape.h"
 #include "tests/testing/test_server.h"
 
 namespace evaluatecode {
 namespace {
 
 using ::testing::HasSubstr;
-
-size_t Append(char* data, size_t size, size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
-  return size * count;
-}
-
-std::string Scrape(int port) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, absl::StrCat("http://127.0.0.1:", port, "/metrics").c_str());
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(curl, CURLOPT_PROXY, "");
-  curl_easy_perform(curl);
-  curl_easy_cleanup(curl);
-  return body;
-}
-
-// The sum of the samples whose lines start with `series` (all label sets), or -1 if none.
-double Sample(const std::string& exposition, const std::string& series) {
-  double sum = -1;
-  for (absl::string_view line : absl::StrSplit(exposition, '\n')) {
-    if (absl::StartsWith(line, series)) {
-      sum = std::max(sum, 0.0) + std::stod(std::string(line.substr(line.rfind(' ') + 1)));
-    }
-  }
-  return sum;
-}
+using testing::SampleValue;
+using testing::ScrapeMetrics;
 
 TEST(ObservabilityTest, MetricsMoveAndEveryEvaluationLeavesOneCompleteMaskedRecord) {
   const std::string log_path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/decisions.jsonl");
@@ -59,7 +29,7 @@ TEST(ObservabilityTest, MetricsMoveAndEveryEvaluationLeavesOneCompleteMaskedReco
   config.decision_log.mask = {"applicant.ssn"};
   testing::TestServer server(config);
 
-  const std::string before = Scrape(server.server().metrics_port());
+  const std::string before = ScrapeMetrics(server.server().metrics_port());
   evaluate::v1::EvaluateCodeResponse response;
   evaluate::v1::EvaluateCodeRequest request = testing::MakeRequest(
       "return {decision: input.applicant.score > 0.5 ? 'decline' : 'approve', reasons: []};",
@@ -72,12 +42,12 @@ TEST(ObservabilityTest, MetricsMoveAndEveryEvaluationLeavesOneCompleteMaskedReco
       testing::Evaluate(server.stub(), testing::MakeRequest("throw new Error('x');"), &response);
   ASSERT_FALSE(failed.ok());
 
-  const std::string after = Scrape(server.server().metrics_port());
-  EXPECT_EQ(Sample(after, R"(evaluatecode_rpcs_received_total{method="EvaluateCode"})") -
-                std::max(0.0, Sample(before, R"(evaluatecode_rpcs_received_total{method="EvaluateCode"})")),
+  const std::string after = ScrapeMetrics(server.server().metrics_port());
+  EXPECT_EQ(SampleValue(after, R"(evaluatecode_rpcs_received_total{method="EvaluateCode"})") -
+                std::max(0.0, SampleValue(before, R"(evaluatecode_rpcs_received_total{method="EvaluateCode"})")),
             2);
-  EXPECT_GT(Sample(after, "evaluatecode_sandbox_worker_starts_total"), 0);
-  EXPECT_GT(Sample(after, "evaluatecode_decision_log_writes_total"), 0);
+  EXPECT_GT(SampleValue(after, "evaluatecode_sandbox_worker_starts_total"), 0);
+  EXPECT_GT(SampleValue(after, R"(evaluatecode_decision_log_writes_total{result="ok"})"), 0);
   EXPECT_THAT(after, HasSubstr("SCRIPT_RUNTIME_ERROR"));
   EXPECT_THAT(after, HasSubstr("evaluatecode_evaluation_duration_seconds_bucket"));
 
@@ -138,11 +108,11 @@ TEST(ObservabilityTest, BreakerRetryAndRateLimitMetricsMoveWithTheVendor) {
     return absl::StrCat("evaluatecode_connector_", metric, "{connector=\"", connector, "\"", labels,
                         "}");
   };
-  const std::string before = Scrape(server.server().metrics_port());
-  EXPECT_EQ(Sample(before, series("breaker_state", "flaky", R"(,state="closed")")), 1);
-  EXPECT_EQ(Sample(before, series("breaker_state", "flaky", R"(,state="open")")), 0);
-  EXPECT_EQ(Sample(before, series("retries_total", "flaky")), 0);
-  EXPECT_EQ(Sample(before, series("rate_limited_total", "limited")), 0);
+  const std::string before = ScrapeMetrics(server.server().metrics_port());
+  EXPECT_EQ(SampleValue(before, series("breaker_state", "flaky", R"(,state="closed")")), 1);
+  EXPECT_EQ(SampleValue(before, series("breaker_state", "flaky", R"(,state="open")")), 0);
+  EXPECT_EQ(SampleValue(before, series("retries_total", "flaky")), 0);
+  EXPECT_EQ(SampleValue(before, series("rate_limited_total", "limited")), 0);
 
   // flaky: the first call fails twice (one retry) and opens the breaker; the second is refused by
   // the breaker. limited: the first call takes the only token, the second is refused.
@@ -165,15 +135,15 @@ return {decision: 'approve', reasons: outcomes};
                                      "CONNECTOR_UNAVAILABLE"));
   EXPECT_EQ(vendor.request_count(), 3);
 
-  const std::string after = Scrape(server.server().metrics_port());
-  EXPECT_EQ(Sample(after, series("breaker_state", "flaky", R"(,state="open")")), 1);
-  EXPECT_EQ(Sample(after, series("breaker_state", "flaky", R"(,state="closed")")), 0);
-  EXPECT_EQ(Sample(after, series("breaker_state", "flaky", R"(,state="half_open")")), 0);
-  EXPECT_EQ(Sample(after, series("retries_total", "flaky")), 1);
-  EXPECT_EQ(Sample(after, series("http_attempts_total", "flaky")), 2);
-  EXPECT_EQ(Sample(after, series("rate_limited_total", "flaky")), 0);
-  EXPECT_EQ(Sample(after, series("rate_limited_total", "limited")), 1);
-  EXPECT_EQ(Sample(after, series("breaker_state", "limited", R"(,state="closed")")), 1);
+  const std::string after = ScrapeMetrics(server.server().metrics_port());
+  EXPECT_EQ(SampleValue(after, series("breaker_state", "flaky", R"(,state="open")")), 1);
+  EXPECT_EQ(SampleValue(after, series("breaker_state", "flaky", R"(,state="closed")")), 0);
+  EXPECT_EQ(SampleValue(after, series("breaker_state", "flaky", R"(,state="half_open")")), 0);
+  EXPECT_EQ(SampleValue(after, series("retries_total", "flaky")), 1);
+  EXPECT_EQ(SampleValue(after, series("http_attempts_total", "flaky")), 2);
+  EXPECT_EQ(SampleValue(after, series("rate_limited_total", "flaky")), 0);
+  EXPECT_EQ(SampleValue(after, series("rate_limited_total", "limited")), 1);
+  EXPECT_EQ(SampleValue(after, series("breaker_state", "limited", R"(,state="closed")")), 1);
 }
 
 }  // namespace

@@ -1,17 +1,14 @@
 // Metrics: served on their own port, present before any traffic, moving with it, and with label
 // values that never come from user input.
-#include <curl/curl.h>
-
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "service/observability/prometheus_metrics.h"
+#include "tests/testing/metrics_scrape.h"
 #include "tests/testing/status_matchers.h"
 
 namespace evaluatecode::service::observability {
@@ -19,44 +16,9 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using testing::SampleValue;
+using testing::ScrapeMetrics;
 using testing::StatusIs;
-
-// GETs http://127.0.0.1:<port><path> with libcurl: what a Prometheus scraper does.
-std::string Scrape(int port, const std::string& path = "/metrics") {
-  CURL* curl = curl_easy_init();
-  std::string body;
-  curl_easy_setopt(curl, CURLOPT_URL, absl::StrCat("http://127.0.0.1:", port, path).c_str());
-  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(
-      curl, CURLOPT_WRITEFUNCTION,
-      +[](char* data, size_t size, size_t count, void* out) -> size_t {
-        static_cast<std::string*>(out)->append(data, size * count);
-        return size * count;
-      });
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  const CURLcode result = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  EXPECT_EQ(result, CURLE_OK) << curl_easy_strerror(result);
-  EXPECT_EQ(status, 200);
-  return body;
-}
-
-// The value of the sample `series` (name plus labels exactly as exposed, labels sorted by name),
-// or -1 when the exposition has no such series.
-double Sample(const std::string& exposition, const std::string& series) {
-  std::istringstream lines(exposition);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (absl::StartsWith(line, series + " ")) {
-      double value = 0;
-      if (absl::SimpleAtod(line.substr(series.size() + 1), &value)) return value;
-    }
-  }
-  return -1;
-}
 
 std::unique_ptr<PrometheusMetrics> NewUnserved(const ConnectorLabelSet& connectors = {}) {
   absl::StatusOr<std::unique_ptr<PrometheusMetrics>> metrics =
@@ -74,11 +36,11 @@ TEST(PrometheusMetricsTest, ServesOnAFreePortAndTheScrapeMovesWithCalls) {
   const std::string handled_ok =
       R"(evaluatecode_rpcs_handled_total{code="OK",method="EvaluateCode"})";
   const std::string received = R"(evaluatecode_rpcs_received_total{method="EvaluateCode"})";
-  const std::string before = Scrape(port);
+  const std::string before = ScrapeMetrics(port);
   // Present, at zero, before any traffic: rates and alerts see zeros, not missing series.
-  EXPECT_EQ(Sample(before, handled_ok), 0);
-  EXPECT_EQ(Sample(before, received), 0);
-  EXPECT_EQ(Sample(before, R"(evaluatecode_evaluations_total{outcome="SCRIPT_TIMEOUT"})"), 0);
+  EXPECT_EQ(SampleValue(before, handled_ok), 0);
+  EXPECT_EQ(SampleValue(before, received), 0);
+  EXPECT_EQ(SampleValue(before, R"(evaluatecode_evaluations_total{outcome="SCRIPT_TIMEOUT"})"), 0);
 
   for (int i = 0; i < 3; ++i) {
     metrics->RecordRpcReceived("EvaluateCode");
@@ -89,14 +51,14 @@ TEST(PrometheusMetricsTest, ServesOnAFreePortAndTheScrapeMovesWithCalls) {
   metrics->RecordEvaluation("SCRIPT_TIMEOUT", absl::Seconds(1), absl::Milliseconds(990),
                             1 << 20, /*compile_cache_hit=*/true);
 
-  const std::string after = Scrape(port);
-  EXPECT_EQ(Sample(after, handled_ok), 3);
-  EXPECT_EQ(Sample(after, received), 4);
+  const std::string after = ScrapeMetrics(port);
+  EXPECT_EQ(SampleValue(after, handled_ok), 3);
+  EXPECT_EQ(SampleValue(after, received), 4);
   EXPECT_EQ(
-      Sample(after, R"(evaluatecode_rpcs_handled_total{code="DEADLINE_EXCEEDED",method="EvaluateCode"})"),
+      SampleValue(after, R"(evaluatecode_rpcs_handled_total{code="DEADLINE_EXCEEDED",method="EvaluateCode"})"),
       1);
-  EXPECT_EQ(Sample(after, R"(evaluatecode_rpc_duration_seconds_count{method="EvaluateCode"})"), 4);
-  EXPECT_EQ(Sample(after, R"(evaluatecode_evaluations_total{outcome="SCRIPT_TIMEOUT"})"), 1);
+  EXPECT_EQ(SampleValue(after, R"(evaluatecode_rpc_duration_seconds_count{method="EvaluateCode"})"), 4);
+  EXPECT_EQ(SampleValue(after, R"(evaluatecode_evaluations_total{outcome="SCRIPT_TIMEOUT"})"), 1);
   // The endpoint serves the registry's exposition (after the exposer's own scrape metrics).
   EXPECT_TRUE(absl::StrContains(after, metrics->TextExposition()));
 }
@@ -113,7 +75,7 @@ TEST(PrometheusMetricsTest, DisabledMetricsAreCountedButNotServed) {
   std::unique_ptr<PrometheusMetrics> metrics = NewUnserved();
   EXPECT_EQ(metrics->listening_port(), 0);
   metrics->RecordCompileCache(false);
-  EXPECT_EQ(Sample(metrics->TextExposition(),
+  EXPECT_EQ(SampleValue(metrics->TextExposition(),
                    R"(evaluatecode_compile_cache_lookups_total{result="miss"})"),
             1);
 }
@@ -126,16 +88,16 @@ TEST(PrometheusMetricsTest, EvaluationsFeedOutcomeLatencyEngineHeapAndCache) {
                             /*compile_cache_hit=*/false);
   metrics->RecordCompileCache(true);  // a CompileCode lookup
   const std::string text = metrics->TextExposition();
-  EXPECT_EQ(Sample(text, R"(evaluatecode_evaluations_total{outcome="OK"})"), 2);
-  EXPECT_EQ(Sample(text, "evaluatecode_evaluation_duration_seconds_count"), 2);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_evaluations_total{outcome="OK"})"), 2);
+  EXPECT_EQ(SampleValue(text, "evaluatecode_evaluation_duration_seconds_count"), 2);
   // 80 µs lands in the 100 µs bucket; 40 ms does not.
-  EXPECT_EQ(Sample(text, R"(evaluatecode_evaluation_duration_seconds_bucket{le="0.0001"})"), 1);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_evaluation_duration_seconds_bucket{le="0.05"})"), 2);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_evaluation_duration_seconds_bucket{le="30"})"), 2);
-  EXPECT_NEAR(Sample(text, "evaluatecode_engine_duration_seconds_sum"), 0.03503, 1e-9);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_evaluation_peak_heap_bytes_bucket{le="1048576"})"), 1);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_compile_cache_lookups_total{result="hit"})"), 2);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_compile_cache_lookups_total{result="miss"})"), 1);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_evaluation_duration_seconds_bucket{le="0.0001"})"), 1);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_evaluation_duration_seconds_bucket{le="0.05"})"), 2);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_evaluation_duration_seconds_bucket{le="30"})"), 2);
+  EXPECT_NEAR(SampleValue(text, "evaluatecode_engine_duration_seconds_sum"), 0.03503, 1e-9);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_evaluation_peak_heap_bytes_bucket{le="1048576"})"), 1);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_compile_cache_lookups_total{result="hit"})"), 2);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_compile_cache_lookups_total{result="miss"})"), 1);
 }
 
 TEST(PrometheusMetricsTest, WorkersQueueAndInFlight) {
@@ -148,20 +110,20 @@ TEST(PrometheusMetricsTest, WorkersQueueAndInFlight) {
   metrics->SetInFlight(2);
   metrics->SetQueueDepth(3);
   const std::string text = metrics->TextExposition();
-  EXPECT_EQ(Sample(text, "evaluatecode_sandbox_worker_starts_total"), 2);
-  EXPECT_EQ(Sample(text, "evaluatecode_sandbox_worker_kills_total"), 1);
-  EXPECT_EQ(Sample(text, "evaluatecode_sandbox_worker_crashes_total"), 1);
-  EXPECT_EQ(Sample(text, "evaluatecode_evaluator_queue_depth"), 3);
-  EXPECT_EQ(Sample(text, "evaluatecode_evaluations_in_flight"), 2);
+  EXPECT_EQ(SampleValue(text, "evaluatecode_sandbox_worker_starts_total"), 2);
+  EXPECT_EQ(SampleValue(text, "evaluatecode_sandbox_worker_kills_total"), 1);
+  EXPECT_EQ(SampleValue(text, "evaluatecode_sandbox_worker_crashes_total"), 1);
+  EXPECT_EQ(SampleValue(text, "evaluatecode_evaluator_queue_depth"), 3);
+  EXPECT_EQ(SampleValue(text, "evaluatecode_evaluations_in_flight"), 2);
 }
 
 TEST(PrometheusMetricsTest, ConnectorCallsBreakerRetriesAndRateLimits) {
   std::unique_ptr<PrometheusMetrics> metrics = NewUnserved({{"sift", {"score"}}});
   // Known connectors are present from the start, breaker closed.
   std::string text = metrics->TextExposition();
-  EXPECT_EQ(Sample(text, R"(evaluatecode_connector_breaker_state{connector="sift",state="closed"})"),
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_connector_breaker_state{connector="sift",state="closed"})"),
             1);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_connector_retries_total{connector="sift"})"), 0);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_connector_retries_total{connector="sift"})"), 0);
 
   metrics->RecordConnectorCall("sift", "score", "OK", absl::Milliseconds(120), 2, false);
   metrics->RecordConnectorCall("sift", "score", "OK", absl::Microseconds(40), 0, true);
@@ -170,30 +132,30 @@ TEST(PrometheusMetricsTest, ConnectorCallsBreakerRetriesAndRateLimits) {
   metrics->RecordRateLimited("sift");
   metrics->SetBreakerState("sift", BreakerState::kOpen);
   text = metrics->TextExposition();
-  EXPECT_EQ(Sample(text,
+  EXPECT_EQ(SampleValue(text,
                    R"(evaluatecode_connector_calls_total{connector="sift",operation="score",outcome="OK"})"),
             2);
   EXPECT_EQ(
-      Sample(text,
+      SampleValue(text,
              R"(evaluatecode_connector_calls_total{connector="sift",operation="score",outcome="CONNECTOR_TIMEOUT"})"),
       1);
   EXPECT_EQ(
-      Sample(text,
+      SampleValue(text,
              R"(evaluatecode_connector_call_duration_seconds_count{connector="sift",operation="score"})"),
       3);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_connector_http_attempts_total{connector="sift"})"), 5);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_connector_http_attempts_total{connector="sift"})"), 5);
   EXPECT_EQ(
-      Sample(text,
+      SampleValue(text,
              R"(evaluatecode_connector_cache_hits_total{connector="sift",operation="score"})"),
       1);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_connector_retries_total{connector="sift"})"), 1);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_connector_rate_limited_total{connector="sift"})"), 1);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_connector_breaker_state{connector="sift",state="open"})"),
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_connector_retries_total{connector="sift"})"), 1);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_connector_rate_limited_total{connector="sift"})"), 1);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_connector_breaker_state{connector="sift",state="open"})"),
             1);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_connector_breaker_state{connector="sift",state="closed"})"),
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_connector_breaker_state{connector="sift",state="closed"})"),
             0);
   EXPECT_EQ(
-      Sample(text, R"(evaluatecode_connector_breaker_state{connector="sift",state="half_open"})"),
+      SampleValue(text, R"(evaluatecode_connector_breaker_state{connector="sift",state="half_open"})"),
       0);
 }
 
@@ -202,9 +164,9 @@ TEST(PrometheusMetricsTest, DecisionLogWrites) {
   metrics->RecordDecisionLogWrite(absl::Microseconds(900), true);
   metrics->RecordDecisionLogWrite(absl::Milliseconds(3), false);
   const std::string text = metrics->TextExposition();
-  EXPECT_EQ(Sample(text, R"(evaluatecode_decision_log_writes_total{result="ok"})"), 1);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_decision_log_writes_total{result="error"})"), 1);
-  EXPECT_EQ(Sample(text, "evaluatecode_decision_log_write_duration_seconds_count"), 2);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_decision_log_writes_total{result="ok"})"), 1);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_decision_log_writes_total{result="error"})"), 1);
+  EXPECT_EQ(SampleValue(text, "evaluatecode_decision_log_write_duration_seconds_count"), 2);
 }
 
 TEST(PrometheusMetricsTest, LabelValuesNeverComeFromUserInput) {
@@ -224,22 +186,22 @@ TEST(PrometheusMetricsTest, LabelValuesNeverComeFromUserInput) {
   }
   const std::string text = metrics->TextExposition();
   EXPECT_THAT(text, Not(HasSubstr("tenant-")));
-  EXPECT_EQ(Sample(text,
+  EXPECT_EQ(SampleValue(text,
                    R"(evaluatecode_connector_calls_total{connector="other",operation="other",outcome="CONNECTOR_NOT_ALLOWED"})"),
             500);
-  EXPECT_EQ(Sample(text,
+  EXPECT_EQ(SampleValue(text,
                    R"(evaluatecode_connector_calls_total{connector="sift",operation="other",outcome="INVALID_PARAMS"})"),
             500);
-  EXPECT_EQ(Sample(text,
+  EXPECT_EQ(SampleValue(text,
                    R"(evaluatecode_connector_calls_total{connector="sift",operation="score",outcome="OTHER"})"),
             500);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_evaluations_total{outcome="OTHER"})"), 500);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_rpcs_handled_total{code="OK",method="other"})"), 500);
-  EXPECT_EQ(Sample(text, R"(evaluatecode_connector_retries_total{connector="other"})"), 500);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_evaluations_total{outcome="OTHER"})"), 500);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_rpcs_handled_total{code="OK",method="other"})"), 500);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_connector_retries_total{connector="other"})"), 500);
   // Reasons the proto does not list yet but the service will return are known.
   metrics->RecordEvaluation("DECISION_LOG_UNAVAILABLE", absl::Microseconds(5),
                             absl::Microseconds(1), 0, true);
-  EXPECT_EQ(Sample(metrics->TextExposition(),
+  EXPECT_EQ(SampleValue(metrics->TextExposition(),
                    R"(evaluatecode_evaluations_total{outcome="DECISION_LOG_UNAVAILABLE"})"),
             1);
 }

@@ -56,12 +56,14 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const std::vector<std::string
   process.pid_ = spawned->first;
   process.output_fd_ = spawned->second;
   const absl::Time deadline = absl::Now() + timeout;
-  static const std::regex kListening(R"re("port":(\d+),"type":"listening")re");
+  static const std::regex kListening(
+      R"re((?:"metrics_port":(\d+),)?"port":(\d+),"type":"listening")re");
   while (absl::Now() < deadline) {
     process.Drain();
     std::smatch match;
     if (std::regex_search(process.output_, match, kListening)) {
-      process.port_ = std::stoi(match[1]);
+      if (match[1].matched) process.metrics_port_ = std::stoi(match[1]);
+      process.port_ = std::stoi(match[2]);
       return process;
     }
     int status = 0;
@@ -92,7 +94,7 @@ ServerProcess::Exit ServerProcess::RunToExit(const std::vector<std::string>& arg
 
 ServerProcess::ServerProcess(ServerProcess&& other) noexcept
     : pid_(other.pid_), output_fd_(other.output_fd_), port_(other.port_),
-      output_(std::move(other.output_)) {
+      metrics_port_(other.metrics_port_), output_(std::move(other.output_)) {
   other.pid_ = -1;
   other.output_fd_ = -1;
 }

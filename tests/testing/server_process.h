@@ -12,7 +12,9 @@
 namespace evaluatecode::testing {
 
 // The evaluate_server binary from this test's runfiles, run as a child process with its stdout and
-// stderr captured. Thread-compatible.
+// stderr captured. The capture is read only inside Start, WaitForExit and Output: a child that
+// writes more than a pipe holds (64 KiB) in between blocks, so a test under load sends the
+// decision log to a file. Thread-compatible.
 class ServerProcess {
  public:
   // Starts the binary with `args`; waits up to `timeout` for its "listening" log line.
@@ -29,6 +31,8 @@ class ServerProcess {
   ~ServerProcess();  // SIGKILLs a child still running
 
   int port() const { return port_; }
+  // The /metrics port the server announced, or 0 when it serves no metrics.
+  int metrics_port() const { return metrics_port_; }
   void Signal(int signal_number) const;
   // Waits up to `timeout` for the child to exit; its exit code, or kDeadlineExceeded.
   absl::StatusOr<int> WaitForExit(absl::Duration timeout);
@@ -45,6 +49,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int output_fd_ = -1;
   int port_ = 0;
+  int metrics_port_ = 0;
   std::string output_;
 };
 
