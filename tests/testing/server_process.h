@@ -33,6 +33,7 @@ class ServerProcess {
   int port() const { return port_; }
   // The /metrics port the server announced, or 0 when it serves no metrics.
   int metrics_port() const { return metrics_port_; }
+  pid_t pid() const { return pid_; }
   void Signal(int signal_number) const;
   // Waits up to `timeout` for the child to exit; its exit code, or kDeadlineExceeded.
   absl::StatusOr<int> WaitForExit(absl::Duration timeout);
