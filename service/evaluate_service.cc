@@ -201,9 +201,20 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(
     return fail(*std::move(refused));
   }
 
-  const bool queued = pool_.TrySubmit([this, reactor, request, limits, call, response] {
-    RunEvaluation(reactor, request, limits, call, response);
-  });
+  const bool queued = pool_.TrySubmit(
+      [this, reactor, request, limits, call, response] {
+        RunEvaluation(reactor, request, limits, call, response);
+      },
+      EvaluationDeadline(call, limits),
+      [this, reactor, request, call] {
+        FinishEvaluation(
+            reactor, call, request, nullptr,
+            NewError(evaluate::v1::SERVER_OVERLOADED,
+                     absl::StrCat("the evaluation waited ",
+                                  absl::ToInt64Milliseconds(time_source_.Now() - call.received),
+                                  " ms for an evaluator, past its deadline, and did not run; "
+                                  "retry with backoff")));
+      });
   metrics_.SetQueueDepth(pool_.queue_depth());
   if (!queued) return fail(OverloadedError());
   return reactor;

@@ -33,11 +33,6 @@ evaluate::v1::LogEntry::Level ToProto(sandbox::LogEntry::Level level) {
   return evaluate::v1::LogEntry::LEVEL_UNSPECIFIED;
 }
 
-// The request's timeout clamped by the caller's gRPC deadline.
-absl::Time EvaluationDeadline(const CallContext& call, const ResolvedLimits& limits) {
-  return std::min(call.received + limits.timeout, call.deadline);
-}
-
 void AppendLogs(const std::vector<sandbox::LogEntry>& logs,
                 google::protobuf::RepeatedPtrField<evaluate::v1::LogEntry>* out) {
   for (const sandbox::LogEntry& entry : logs) {
@@ -97,6 +92,10 @@ EvaluationError ToError(const sandbox::ScriptError& script_error, const CallCont
 }
 
 }  // namespace
+
+absl::Time EvaluationDeadline(const CallContext& call, const ResolvedLimits& limits) {
+  return std::min(call.received + limits.timeout, call.deadline);
+}
 
 std::optional<EvaluationError> Evaluator::Evaluate(
     const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,

@@ -33,6 +33,10 @@ struct CallContext {
   uint64_t random_seed = 1;
 };
 
+// When an evaluation must have ended: the request's timeout from its arrival, clamped by the
+// caller's gRPC deadline.
+absl::Time EvaluationDeadline(const CallContext& call, const ResolvedLimits& limits);
+
 // Runs one request end to end: compile and evaluate in the sandbox, type the decision, build the
 // response or the error. Knows no gRPC types. Blocks for the length of the evaluation: call it from
 // an evaluator thread. Thread-safe.

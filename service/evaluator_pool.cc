@@ -1,7 +1,9 @@
 #include "service/evaluator_pool.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -24,6 +26,7 @@ absl::StatusOr<std::unique_ptr<EvaluatorPool>> EvaluatorPool::Create(const Optio
     pool->threads_.push_back(thread);
   }
   pthread_attr_destroy(&attributes);
+  pool->timer_ = std::thread([pool = pool.get()] { pool->ExpireOverdueWork(); });
   return pool;
 }
 
@@ -32,14 +35,50 @@ EvaluatorPool::~EvaluatorPool() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
+  if (timer_.joinable()) timer_.join();
   for (pthread_t thread : threads_) pthread_join(thread, nullptr);
 }
 
-bool EvaluatorPool::TrySubmit(std::function<void()> work) {
+bool EvaluatorPool::TrySubmit(std::function<void()> work, absl::Time deadline,
+                              std::function<void()> expired) {
   absl::MutexLock lock(&mu_);
   if (stopping_ || static_cast<int>(queue_.size()) >= options_.queue_capacity) return false;
-  queue_.push_back(std::move(work));
+  if (expired == nullptr) deadline = absl::InfiniteFuture();
+  queue_.push_back({std::move(work), deadline, std::move(expired)});
+  if (deadline != absl::InfiniteFuture()) timer_should_look_ = true;
   return true;
+}
+
+void EvaluatorPool::ExpireOverdueWork() {
+  for (;;) {
+    std::vector<std::function<void()>> overdue;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;  // what is queued still runs, and answers its own deadline
+      const absl::Time now = absl::Now();
+      absl::Time next = absl::InfiniteFuture();
+      for (auto it = queue_.begin(); it != queue_.end();) {
+        if (it->deadline <= now) {
+          overdue.push_back(std::move(it->expired));
+          it = queue_.erase(it);
+        } else {
+          next = std::min(next, it->deadline);
+          ++it;
+        }
+      }
+      if (overdue.empty()) {
+        timer_should_look_ = false;
+        mu_.AwaitWithDeadline(
+            absl::Condition(
+                +[](EvaluatorPool* pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool->mu_) {
+                  return pool->stopping_ || pool->timer_should_look_;
+                },
+                this),
+            next);
+      }
+    }
+    for (std::function<void()>& expired : overdue) expired();
+  }
 }
 
 int EvaluatorPool::queue_depth() const {
@@ -63,7 +102,7 @@ void EvaluatorPool::RunWork() {
           },
           this));
       if (queue_.empty()) return;  // stopping, and nothing left to run
-      work = std::move(queue_.front());
+      work = std::move(queue_.front().work);
       queue_.pop_front();
     }
     work();

@@ -6,11 +6,13 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace evaluatecode::service {
 
@@ -31,20 +33,34 @@ class EvaluatorPool {
   ~EvaluatorPool();
 
   // Queues `work`; returns false without queueing when the queue is full or the pool is stopping.
-  bool TrySubmit(std::function<void()> work) ABSL_LOCKS_EXCLUDED(mu_);
+  // Work still queued at `deadline` is taken off the queue and `expired` runs instead (on the
+  // pool's timer thread), so that a caller is answered in time however long the queue is: exactly
+  // one of `work` and `expired` runs.
+  bool TrySubmit(std::function<void()> work, absl::Time deadline = absl::InfiniteFuture(),
+                 std::function<void()> expired = nullptr) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Work queued and not yet started.
   int queue_depth() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   explicit EvaluatorPool(const Options& options) : options_(options) {}
+  struct Queued {
+    std::function<void()> work;
+    absl::Time deadline;
+    std::function<void()> expired;
+  };
   static void* ThreadMain(void* pool);
   void RunWork() ABSL_LOCKS_EXCLUDED(mu_);
+  // The timer thread: takes work past its deadline off the queue and runs its `expired`.
+  void ExpireOverdueWork() ABSL_LOCKS_EXCLUDED(mu_);
 
   const Options options_;
   std::vector<pthread_t> threads_;
+  std::thread timer_;
   mutable absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
+  // Set when work with a deadline is queued, so that the timer looks at it.
+  bool timer_should_look_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 

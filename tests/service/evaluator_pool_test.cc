@@ -1,0 +1,67 @@
+#include "service/evaluator_pool.h"
+
+#include <atomic>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+
+namespace evaluatecode::service {
+namespace {
+
+std::unique_ptr<EvaluatorPool> OneThreadPool(int queue_capacity) {
+  absl::StatusOr<std::unique_ptr<EvaluatorPool>> pool =
+      EvaluatorPool::Create({/*threads=*/1, queue_capacity, /*stack_bytes=*/1 << 20});
+  EXPECT_TRUE(pool.ok()) << pool.status();
+  return *std::move(pool);
+}
+
+TEST(EvaluatorPoolTest, AFullQueueRefusesAtOnce) {
+  auto pool = OneThreadPool(1);
+  absl::Notification release;
+  ASSERT_TRUE(pool->TrySubmit([&] { release.WaitForNotification(); }));
+  absl::SleepFor(absl::Milliseconds(50));  // the thread has taken the first
+  ASSERT_TRUE(pool->TrySubmit([] {}));
+  EXPECT_FALSE(pool->TrySubmit([] {}));
+  release.Notify();
+}
+
+TEST(EvaluatorPoolTest, WorkStillQueuedAtItsDeadlineExpiresInsteadOfRunning) {
+  auto pool = OneThreadPool(8);
+  absl::Notification release;
+  std::atomic<int> ran{0}, expired{0};
+  absl::Notification expired_once;
+  absl::Time expired_at;
+  ASSERT_TRUE(pool->TrySubmit([&] { release.WaitForNotification(); }));
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(100);
+  ASSERT_TRUE(pool->TrySubmit([&] { ++ran; }, deadline, [&] {
+    expired_at = absl::Now();
+    ++expired;
+    expired_once.Notify();
+  }));
+  // Work with a later deadline, and work without one, are not touched.
+  ASSERT_TRUE(pool->TrySubmit([&] { ++ran; }, absl::Now() + absl::Seconds(30), [&] { ++expired; }));
+  ASSERT_TRUE(pool->TrySubmit([&] { ++ran; }));
+  ASSERT_TRUE(expired_once.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_GE(expired_at, deadline);
+  EXPECT_LT(expired_at - deadline, absl::Milliseconds(200));
+  EXPECT_EQ(pool->queue_depth(), 2);
+  release.Notify();
+  pool.reset();  // runs what is queued, then joins
+  EXPECT_EQ(ran, 2);
+  EXPECT_EQ(expired, 1);
+}
+
+TEST(EvaluatorPoolTest, WorkThatStartedBeforeItsDeadlineIsNeverExpired) {
+  auto pool = OneThreadPool(8);
+  std::atomic<int> ran{0}, expired{0};
+  ASSERT_TRUE(pool->TrySubmit([&] { absl::SleepFor(absl::Milliseconds(200)); ++ran; },
+                              absl::Now() + absl::Milliseconds(50), [&] { ++expired; }));
+  absl::SleepFor(absl::Milliseconds(300));
+  pool.reset();
+  EXPECT_EQ(ran, 1);
+  EXPECT_EQ(expired, 0);
+}
+
+}  // namespace
+}  // namespace evaluatecode::service
