@@ -4,6 +4,7 @@
 //   BM_Engine/warm             a warm heap reused per tenant (the default)
 //   BM_Sandbox/in_process      compile-cache lookup + warm engine, as a worker runs it
 //   BM_Sandbox/workers         the same through a supervised worker process (IPC round trip)
+//   BM_RuntimeHeap/*           the ES2015+ runtime (core-js) loaded per fresh heap, or once per warm one
 // on the reference decision script (examples/document-selfie-decision.js, clean-approve input).
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include "sandbox/duktape_compiler.h"
 #include "sandbox/duktape_engine.h"
 #include "sandbox/in_process_sandbox.h"
+#include "sandbox/script_runtime.h"
 #include "sandbox/worker_sandbox.h"
 
 namespace evaluatecode::sandbox {
@@ -72,6 +74,44 @@ void BM_Engine(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Engine)->Arg(0)->Arg(1);
+
+// The ES2015+ runtime's cost per heap: the reference script made to need it (it names Map, as a
+// transpiled script does), run in a fresh heap with and without core-js loaded, and in a warm heap
+// with it. fresh+runtime minus fresh is what loading the runtime into one heap costs; warm shows it
+// is paid once per warm heap, not per call.
+void BM_RuntimeHeap(benchmark::State& state) {
+  static const absl::StatusOr<std::shared_ptr<const ScriptRuntime>> runtime =
+      LoadScriptRuntime(DefaultScriptRuntimePaths());
+  if (!runtime.ok()) {
+    state.SkipWithError("the script runtime is not in the runfiles");
+    return;
+  }
+  RealTimeSource time;
+  const bool with_runtime = state.range(0) >= 1;
+  const bool warm = state.range(0) == 2;
+  state.SetLabel(warm ? "warm+runtime" : with_runtime ? "fresh+runtime" : "fresh");
+  std::unique_ptr<Compiler> compiler = NewDuktapeCompiler(CompilerOptions{}, time);
+  CompileResult compiled =
+      *compiler->Compile(absl::StrCat("var seen = typeof Map;\n", GetReference().code));
+  if (compiled.script == nullptr || !compiled.script->needs_runtime) {
+    state.SkipWithError("the script should need the runtime");
+    return;
+  }
+  EngineOptions options{&time};
+  options.reuse_heaps = warm;
+  if (with_runtime) options.runtime = *runtime;
+  std::unique_ptr<Engine> engine = *NewDuktapeEngine(options);
+  EvaluationRequest request;
+  request.input = &GetReference().input;
+  request.partition = "bench";
+  for (auto _ : state) {
+    request.deadline = time.Now() + absl::Seconds(5);
+    absl::StatusOr<EvaluationResult> result = engine->Evaluate(*compiled.script, request);
+    if (!result.ok() || result->error.has_value()) state.SkipWithError("evaluation failed");
+    benchmark::DoNotOptimize(result);
+  }
+}
+BENCHMARK(BM_RuntimeHeap)->Arg(0)->Arg(1)->Arg(2);
 
 void BM_Sandbox(benchmark::State& state) {
   RealTimeSource time;

@@ -15,7 +15,7 @@ std::string PoolKey(const std::string& partition, bool with_runtime) {
 
 absl::StatusOr<std::unique_ptr<WarmHeap>> HeapPool::CreateHeap(bool with_runtime) const {
   return WarmHeap::Create(time_source_, catalog_,
-                          with_runtime && runtime_ != nullptr ? &runtime_->core_js : nullptr);
+                          with_runtime && runtime_ != nullptr ? &runtime_->core_js_bytecode : nullptr);
 }
 
 absl::StatusOr<std::unique_ptr<WarmHeap>> HeapPool::Acquire(const std::string& partition,

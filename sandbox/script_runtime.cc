@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "duktape.h"
 
 namespace evaluatecode::sandbox {
 namespace {
@@ -19,6 +20,34 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::stringstream text;
   text << file.rdbuf();
   return text.str();
+}
+
+duk_ret_t CompileAndDump(duk_context* ctx, void* udata) {
+  const std::string& source = *static_cast<const std::string*>(udata);
+  duk_push_string(ctx, "runtime");
+  // As a program: it runs with the global object as `this`, like the source would.
+  duk_compile_lstring_filename(ctx, 0, source.data(), source.size());
+  duk_dump_function(ctx);
+  return 1;
+}
+
+absl::StatusOr<std::string> CompileToBytecode(const std::string& source) {
+  duk_context* ctx = duk_create_heap_default();
+  if (ctx == nullptr) return absl::ResourceExhaustedError("cannot create a Duktape heap");
+  std::string bytecode;
+  absl::Status status;
+  if (duk_safe_call(ctx, CompileAndDump, const_cast<std::string*>(&source), 0, 1) ==
+      DUK_EXEC_SUCCESS) {
+    duk_size_t size = 0;
+    const void* data = duk_get_buffer_data(ctx, -1, &size);
+    bytecode.assign(static_cast<const char*>(data), size);
+  } else {
+    status = absl::InvalidArgumentError(
+        absl::StrCat("core-js does not compile: ", duk_safe_to_string(ctx, -1)));
+  }
+  duk_destroy_heap(ctx);
+  if (!status.ok()) return status;
+  return bytecode;
 }
 
 }  // namespace
@@ -52,6 +81,12 @@ absl::StatusOr<std::shared_ptr<const ScriptRuntime>> LoadScriptRuntime(
   if (!typescript.ok()) return typescript.status();
   runtime->core_js = *std::move(core_js);
   runtime->typescript = *std::move(typescript);
+  absl::StatusOr<std::string> bytecode = CompileToBytecode(runtime->core_js);
+  if (!bytecode.ok()) {
+    return absl::Status(bytecode.status().code(),
+                        absl::StrCat(paths.core_js, ": ", bytecode.status().message()));
+  }
+  runtime->core_js_bytecode = *std::move(bytecode);
   return runtime;
 }
 

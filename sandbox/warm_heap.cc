@@ -4,6 +4,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "sandbox/thrown_error.h"
@@ -117,13 +118,14 @@ constexpr char kDeepFreezeSource[] = R"js(
    'URIError'].forEach(function (name) {
     allowOverride(global[name].prototype, ['name', 'message', 'toString', 'constructor']);
   });
-  return function deepFreeze(root) {
-    var pending = [root], seen = [];
+  // firstVisit(o): true the first time it sees `o` in this walk (a native hash set: the walk is
+  // linear in the objects reached, which core-js makes many).
+  return function deepFreeze(root, firstVisit) {
+    var pending = [root];
     while (pending.length > 0) {
       var o = pending.pop();
       if (o === null || (typeof o !== 'object' && typeof o !== 'function')) continue;
-      if (seen.indexOf(o) >= 0) continue;
-      seen.push(o);
+      if (!firstVisit(o)) continue;
       freeze(o);
       var keys = getNames(o);
       if (getSymbols) keys = keys.concat(getSymbols(o));
@@ -140,9 +142,43 @@ constexpr char kDeepFreezeSource[] = R"js(
 })(this)
 )js";
 
+constexpr char kVisitedSetKey[] = "\xff" "visited";
+
+// deepFreeze's firstVisit: inserts the argument's heap pointer into the walk's set. Pointers are
+// only compared, never followed, and every object of the walk stays reachable until it ends.
+duk_ret_t FirstVisit(duk_context* ctx) {
+  duk_push_current_function(ctx);
+  duk_get_prop_string(ctx, -1, kVisitedSetKey);
+  auto* visited = static_cast<absl::flat_hash_set<void*>*>(duk_get_pointer(ctx, -1));
+  duk_push_boolean(ctx, visited != nullptr && visited->insert(duk_get_heapptr(ctx, 0)).second);
+  return 1;
+}
+
+// [... deepFreeze target] → [...]: freezes target and everything reachable from it. An error
+// (the heap's memory cap) is thrown again only once the set is gone: Duktape unwinds by longjmp,
+// which would skip its destructor.
+void CallDeepFreeze(duk_context* ctx) {
+  duk_int_t status;
+  {
+    absl::flat_hash_set<void*> visited;
+    duk_push_c_function(ctx, FirstVisit, 1);
+    duk_push_pointer(ctx, &visited);
+    duk_put_prop_string(ctx, -2, kVisitedSetKey);
+    duk_dup_top(ctx);
+    duk_insert(ctx, -4);  // [... firstVisit deepFreeze target firstVisit]
+    status = duk_pcall(ctx, 2);
+    // [... firstVisit result-or-error]; the set dies here, so the function must not find it.
+    duk_push_pointer(ctx, nullptr);
+    duk_put_prop_string(ctx, -3, kVisitedSetKey);
+  }
+  duk_remove(ctx, -2);
+  if (status != DUK_EXEC_SUCCESS) duk_throw(ctx);
+  duk_pop(ctx);
+}
+
 struct PrepareCall {
   const std::vector<ConnectorCatalogEntry>* catalog;
-  const std::string* core_js;
+  const std::string* core_js_bytecode;
 };
 
 duk_ret_t Prepare(duk_context* ctx, void* udata) {
@@ -152,13 +188,14 @@ duk_ret_t Prepare(duk_context* ctx, void* udata) {
   duk_pop(ctx);
   Console::Install(ctx);
   InstallConnectors(ctx, *call->catalog);
-  if (call->core_js != nullptr) {
+  if (call->core_js_bytecode != nullptr) {
     duk_push_global_stash(ctx);
     duk_eval_string(ctx, kJobQueueSource);
     duk_put_prop_string(ctx, -2, kDrainJobsKey);
     duk_pop(ctx);
-    duk_push_string(ctx, "runtime");
-    duk_compile_lstring_filename(ctx, 0, call->core_js->data(), call->core_js->size());
+    void* buffer = duk_push_fixed_buffer(ctx, call->core_js_bytecode->size());
+    std::memcpy(buffer, call->core_js_bytecode->data(), call->core_js_bytecode->size());
+    duk_load_function(ctx);
     duk_call(ctx, 0);
     duk_pop(ctx);
   }
@@ -168,8 +205,7 @@ duk_ret_t Prepare(duk_context* ctx, void* udata) {
   duk_dup_top(ctx);
   duk_put_prop_string(ctx, -3, kDeepFreezeKey);
   duk_push_global_object(ctx);
-  duk_call(ctx, 1);
-  duk_pop(ctx);
+  CallDeepFreeze(ctx);
   duk_push_object(ctx);
   duk_put_prop_string(ctx, -2, kFunctionsKey);
   duk_pop(ctx);
@@ -180,13 +216,13 @@ duk_ret_t Prepare(duk_context* ctx, void* udata) {
 
 absl::StatusOr<std::unique_ptr<WarmHeap>> WarmHeap::Create(
     const TimeSource& time_source, const std::vector<ConnectorCatalogEntry>& catalog,
-    const std::string* core_js) {
+    const std::string* core_js_bytecode) {
   absl::StatusOr<std::unique_ptr<DuktapeHeap>> heap =
       DuktapeHeap::Create(std::numeric_limits<size_t>::max(), time_source);
   if (!heap.ok()) return heap.status();
   std::unique_ptr<WarmHeap> warm(new WarmHeap(*std::move(heap)));
-  PrepareCall call{&catalog, core_js};
-  warm->has_runtime_ = core_js != nullptr;
+  PrepareCall call{&catalog, core_js_bytecode};
+  warm->has_runtime_ = core_js_bytecode != nullptr;
   if (duk_safe_call(warm->context(), Prepare, &call, 0, 1) != DUK_EXEC_SUCCESS) {
     return absl::InternalError(absl::StrCat("preparing a script heap failed: ",
                                             ReadThrownError(warm->context()).message));
@@ -219,8 +255,7 @@ void WarmHeap::PushScriptFunction(const CompiledScript& script, const std::strin
   // The function object and its `prototype` would otherwise carry state between evaluations.
   duk_get_prop_string(ctx, -3, kDeepFreezeKey);
   duk_dup(ctx, -2);
-  duk_call(ctx, 1);
-  duk_pop(ctx);
+  CallDeepFreeze(ctx);
   duk_dup_top(ctx);
   duk_put_prop_lstring(ctx, -3, cache_key.data(), cache_key.size());
   // [... stash functions fn]

@@ -29,12 +29,12 @@ namespace evaluatecode::sandbox {
 // must be discarded, never reused: its state is not trusted any more. Thread-compatible.
 class WarmHeap {
  public:
-  // Creates and prepares a heap with a `connectors` object for `catalog` and, when `core_js` is not
-  // null, the ES2015+ runtime (core-js, with a job queue the host drains). `time_source` must
-  // outlive it.
+  // Creates and prepares a heap with a `connectors` object for `catalog` and, when
+  // `core_js_bytecode` (ScriptRuntime::core_js_bytecode) is not null, the ES2015+ runtime (core-js,
+  // with a job queue the host drains). `time_source` must outlive it.
   static absl::StatusOr<std::unique_ptr<WarmHeap>> Create(
       const TimeSource& time_source, const std::vector<ConnectorCatalogEntry>& catalog = {},
-      const std::string* core_js = nullptr);
+      const std::string* core_js_bytecode = nullptr);
 
   bool has_runtime() const { return has_runtime_; }
 
