@@ -130,7 +130,7 @@ int RunSandboxWorker(const SandboxWorkerOptions& options) {
     std::fprintf(stderr, "sandbox worker: %s\n", sandbox.status().ToString().c_str());
     return 2;
   }
-  if (absl::Status locked = LockDownWorkerProcess(options.address_space_bytes); !locked.ok()) {
+  if (absl::Status locked = LockDownWorkerProcess(options.address_space_bytes, options.cpu_limit_seconds); !locked.ok()) {
     std::fprintf(stderr, "sandbox worker: %s\n", locked.ToString().c_str());
     return 3;
   }

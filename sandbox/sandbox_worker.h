@@ -12,6 +12,8 @@ struct SandboxWorkerOptions {
   int fd = -1;
   // RLIMIT_AS of the worker: a backstop for native allocations the heap cap cannot see.
   size_t address_space_bytes = size_t{4} << 30;
+  // RLIMIT_CPU of the worker, in seconds; 0 = none (see LockDownWorkerProcess).
+  uint64_t cpu_limit_seconds = 0;
   // How the worker compiles and runs; engine.time_source must be set.
   InProcessSandboxOptions sandbox;
 };

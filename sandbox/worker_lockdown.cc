@@ -39,14 +39,17 @@ constexpr int kDeniedSyscalls[] = {
 
 }  // namespace
 
-absl::Status LockDownWorkerProcess(size_t address_space_bytes) {
+absl::Status LockDownWorkerProcess(size_t address_space_bytes, uint64_t cpu_limit_seconds) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the supervisor
   prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   const rlimit address_space{address_space_bytes, address_space_bytes};
   const rlimit no_core{0, 0};
   const rlimit few_files{32, 32};
+  // SIGXCPU at the soft limit ends the worker; SIGKILL 5 s later if it is caught or ignored.
+  const rlimit cpu{cpu_limit_seconds, cpu_limit_seconds + 5};
   if (setrlimit(RLIMIT_AS, &address_space) != 0 || setrlimit(RLIMIT_CORE, &no_core) != 0 ||
-      setrlimit(RLIMIT_NOFILE, &few_files) != 0) {
+      setrlimit(RLIMIT_NOFILE, &few_files) != 0 ||
+      (cpu_limit_seconds > 0 && setrlimit(RLIMIT_CPU, &cpu) != 0)) {
     return absl::InternalError(absl::StrCat("setrlimit: ", std::strerror(errno)));
   }
   scmp_filter_ctx filter = seccomp_init(SCMP_ACT_ALLOW);

@@ -339,7 +339,16 @@ class WorkerSandboxImpl final : public WorkerSandbox {
 
   // Returns a worker after use; one that had to die is left to the restarter.
   void Release(Worker& worker) {
+    bool retired = false;
+    if (worker.pid >= 0) {
+      const std::optional<absl::Duration> used = CpuTimeOf(worker);
+      if (used.has_value() && *used >= options_.retire_after_cpu) {
+        Stop(worker);
+        retired = true;
+      }
+    }
     absl::MutexLock lock(&mu_);
+    if (retired) ++stats_.retirements;
     worker.state = worker.pid < 0 ? Worker::State::kDead : Worker::State::kIdle;
   }
 

@@ -32,6 +32,10 @@ struct WorkerSandboxOptions {
   // How long past its deadline (or its cancellation) an evaluation may take before its worker is
   // killed: Duktape's native built-ins (a catastrophic regex, a huge join) never check the clock.
   absl::Duration kill_grace = absl::Milliseconds(100);
+  // A worker that has used this much CPU is replaced between two evaluations, so that its
+  // RLIMIT_CPU (given in `worker_args`) ends only a worker that runs away, never a healthy one
+  // mid-evaluation.
+  absl::Duration retire_after_cpu = absl::InfiniteDuration();
   // How long a new worker may take to say it is ready.
   absl::Duration start_timeout = absl::Seconds(10);
   // Code whose evaluations killed or crashed workers `quarantine_after` times within
@@ -50,6 +54,7 @@ struct WorkerStats {
   int starts = 0;    // workers started, including replacements
   int kills = 0;     // workers killed for overrunning a deadline or cancellation
   int crashes = 0;   // workers that died on their own or broke their channel, busy or idle
+  int retirements = 0;  // workers replaced between evaluations for their CPU time
 };
 
 // A Sandbox whose scripts run in supervised worker processes. A worker that overruns is killed and

@@ -241,6 +241,7 @@ absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
                {"worker_binary", &config->worker_binary},
                {"worker_kill_grace_ms", Milliseconds{&config->worker_kill_grace}},
                {"worker_address_space_bytes", &config->worker_address_space_bytes},
+               {"worker_cpu_limit_ms", Milliseconds{&config->worker_cpu_limit}},
                {"core_js", &config->core_js_path},
                {"typescript_js", &config->typescript_js_path}},
               {});
@@ -359,6 +360,8 @@ absl::Status ValidateConfig(const ServerConfig& config) {
       {"evaluator.worker_address_space_bytes",
        config.worker_address_space_bytes >= config.max_limits.memory_bytes + (256 << 20),
        "must exceed limits.max.memory_bytes by at least 268435456"},
+      {"evaluator.worker_cpu_limit_ms", config.worker_cpu_limit >= absl::Seconds(10),
+       "must be at least 10000 (a worker spends about a second starting)"},
       {"evaluator.compile_timeout_ms", config.compile_timeout > absl::ZeroDuration(),
        "must be positive"},
       {"evaluator.compile_memory_bytes", config.compile_memory_bytes >= kMinHeapBytes,

@@ -69,6 +69,10 @@ struct ServerConfig {
   // before its worker is killed.
   absl::Duration worker_kill_grace = absl::Milliseconds(100);
   size_t worker_address_space_bytes = size_t{4} << 30;  // worker_address_space_bytes (RLIMIT_AS)
+  // worker_cpu_limit_ms: RLIMIT_CPU of each worker (whole seconds, rounded up), a backstop should
+  // the supervisor fail to stop a runaway; a worker past 90 % of it is replaced between
+  // evaluations, so a healthy one never meets it.
+  absl::Duration worker_cpu_limit = absl::Hours(1);
   // core_js / typescript_js: the npm files of the script runtime (core-js-bundle's minified.js and
   // typescript's lib/typescript.js); empty = the copies in the binary's Bazel runfiles.
   std::string core_js_path;

@@ -51,6 +51,7 @@ absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
     options.worker_binary.assign(path, static_cast<size_t>(length));
   }
   options.worker_args = WorkerArguments(config, catalog);
+  options.retire_after_cpu = config.worker_cpu_limit * 0.9;
   options.workers = config.evaluator_threads;
   options.kill_grace = config.worker_kill_grace;
   options.time_source = &time_source;

@@ -14,6 +14,7 @@ ABSL_FLAG(bool, sandbox_worker, false, "Internal: run as a sandbox worker on fil
 ABSL_FLAG(uint64_t, sandbox_worker_address_space_bytes, uint64_t{4} << 30,
           "Internal: RLIMIT_AS of a sandbox worker.");
 ABSL_FLAG(int64_t, sandbox_worker_compile_timeout_ms, 2000, "Internal: compile budget.");
+ABSL_FLAG(uint64_t, sandbox_worker_cpu_limit_s, 0, "Internal: RLIMIT_CPU in seconds (0: none).");
 ABSL_FLAG(uint64_t, sandbox_worker_compile_memory_bytes, 64 << 20, "Internal: compile heap cap.");
 ABSL_FLAG(uint64_t, sandbox_worker_cache_entries, 1024, "Internal: compile cache entries.");
 ABSL_FLAG(std::string, sandbox_worker_core_js, "", "Internal: path of core-js-bundle's minified.js.");
@@ -71,6 +72,8 @@ std::vector<std::string> WorkerArguments(
       absl::StrCat("--sandbox_worker_connectors=", EncodeCatalog(catalog)),
       "--sandbox_worker",
       absl::StrCat("--sandbox_worker_address_space_bytes=", config.worker_address_space_bytes),
+      absl::StrCat("--sandbox_worker_cpu_limit_s=",
+                   absl::ToInt64Seconds(absl::Ceil(config.worker_cpu_limit, absl::Seconds(1)))),
       absl::StrCat("--sandbox_worker_compile_timeout_ms=",
                    absl::ToInt64Milliseconds(config.compile_timeout)),
       absl::StrCat("--sandbox_worker_compile_memory_bytes=", config.compile_memory_bytes),
@@ -84,6 +87,7 @@ std::optional<int> MaybeRunAsSandboxWorker() {
   sandbox::SandboxWorkerOptions options;
   options.fd = 3;
   options.address_space_bytes = absl::GetFlag(FLAGS_sandbox_worker_address_space_bytes);
+  options.cpu_limit_seconds = absl::GetFlag(FLAGS_sandbox_worker_cpu_limit_s);
   options.sandbox.compiler.timeout =
       absl::Milliseconds(absl::GetFlag(FLAGS_sandbox_worker_compile_timeout_ms));
   options.sandbox.compiler.memory_bytes = absl::GetFlag(FLAGS_sandbox_worker_compile_memory_bytes);

@@ -49,7 +49,9 @@ std::vector<pid_t> WorkerPids() {
 
 class WorkerSandboxTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(Options())); }
+
+  WorkerSandboxOptions Options() {
     WorkerSandboxOptions options;
     options.worker_binary =
         absl::StrCat(std::getenv("TEST_SRCDIR"), "/evaluatecode/service/evaluate_server");
@@ -58,7 +60,7 @@ class WorkerSandboxTest : public ::testing::Test {
     options.kill_grace = absl::Milliseconds(100);
     options.quarantine_after = 2;
     options.time_source = &time_;
-    ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+    return options;
   }
 
   SandboxResult Run(const std::string& source, absl::Duration timeout = absl::Seconds(5),
@@ -191,6 +193,36 @@ TEST_F(WorkerSandboxTest, AWorkerStarvedOfCpuIsReplacedWithoutBlamingItsCode) {
   SandboxResult again = Run(work);
   ASSERT_FALSE(again.evaluation.error.has_value()) << again.evaluation.error->message;
   EXPECT_EQ(sandbox_->stats().kills, 2);
+}
+
+TEST_F(WorkerSandboxTest, AWorkerPastItsCpuBudgetIsReplacedBetweenEvaluations) {
+  WorkerSandboxOptions options = Options();
+  options.workers = 1;
+  options.retire_after_cpu = absl::Milliseconds(1);  // every worker is past it after one call
+  ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+  for (int i = 0; i < 3; ++i) {
+    SandboxResult result = Run("return 6 * 7;");
+    ASSERT_FALSE(result.evaluation.error.has_value()) << result.evaluation.error->message;
+  }
+  EXPECT_EQ(sandbox_->stats().retirements, 3);
+  EXPECT_EQ(sandbox_->stats().kills, 0);
+  EXPECT_EQ(sandbox_->stats().crashes, 0);
+}
+
+TEST_F(WorkerSandboxTest, RlimitCpuEndsARunawayTheSupervisorDidNotStop) {
+  WorkerSandboxOptions options = Options();
+  options.workers = 1;
+  options.worker_args.push_back("--sandbox_worker_cpu_limit_s=3");
+  options.kill_grace = absl::Minutes(1);  // as if the supervisor's kill had failed
+  ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+  const absl::Time start = absl::Now();
+  SandboxResult result =
+      Run("return /(a+)+$/.test(new Array(40).join('a') + '!');", absl::Seconds(30));
+  ASSERT_TRUE(result.evaluation.error.has_value());
+  EXPECT_EQ(result.evaluation.error->kind, ScriptError::Kind::kCrashed);
+  EXPECT_THAT(result.evaluation.error->message, HasSubstr("CPU time limit exceeded"));
+  // Start-up (about a second of CPU) plus the regex reach the 3 s.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
 TEST_F(WorkerSandboxTest, CancellationStopsTheScriptInTheWorker) {
