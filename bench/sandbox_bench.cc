@@ -46,6 +46,21 @@ const Reference& GetReference() {
   return *reference;
 }
 
+// The benchmark loop: `script` on the reference input, in an engine made with `options`.
+void EvaluateRepeatedly(benchmark::State& state, const EngineOptions& options,
+                        const CompiledScript& script) {
+  std::unique_ptr<Engine> engine = *NewDuktapeEngine(options);
+  EvaluationRequest request;
+  request.input = &GetReference().input;
+  request.partition = "bench";
+  for (auto _ : state) {
+    request.deadline = options.time_source->Now() + absl::Seconds(5);
+    absl::StatusOr<EvaluationResult> result = engine->Evaluate(script, request);
+    if (!result.ok() || result->error.has_value()) state.SkipWithError("evaluation failed");
+    benchmark::DoNotOptimize(result);
+  }
+}
+
 void BM_BareHeapCreateDestroy(benchmark::State& state) {
   for (auto _ : state) {
     duk_context* ctx = duk_create_heap_default();
@@ -62,16 +77,7 @@ void BM_Engine(benchmark::State& state) {
   CompileResult compiled = *compiler->Compile(GetReference().code);
   EngineOptions options{&time};
   options.reuse_heaps = warm;
-  std::unique_ptr<Engine> engine = *NewDuktapeEngine(options);
-  EvaluationRequest request;
-  request.input = &GetReference().input;
-  request.partition = "bench";
-  for (auto _ : state) {
-    request.deadline = time.Now() + absl::Seconds(1);
-    absl::StatusOr<EvaluationResult> result = engine->Evaluate(*compiled.script, request);
-    if (!result.ok() || result->error.has_value()) state.SkipWithError("evaluation failed");
-    benchmark::DoNotOptimize(result);
-  }
+  EvaluateRepeatedly(state, options, *compiled.script);
 }
 BENCHMARK(BM_Engine)->Arg(0)->Arg(1);
 
@@ -100,16 +106,7 @@ void BM_RuntimeHeap(benchmark::State& state) {
   EngineOptions options{&time};
   options.reuse_heaps = warm;
   if (with_runtime) options.runtime = *runtime;
-  std::unique_ptr<Engine> engine = *NewDuktapeEngine(options);
-  EvaluationRequest request;
-  request.input = &GetReference().input;
-  request.partition = "bench";
-  for (auto _ : state) {
-    request.deadline = time.Now() + absl::Seconds(5);
-    absl::StatusOr<EvaluationResult> result = engine->Evaluate(*compiled.script, request);
-    if (!result.ok() || result->error.has_value()) state.SkipWithError("evaluation failed");
-    benchmark::DoNotOptimize(result);
-  }
+  EvaluateRepeatedly(state, options, *compiled.script);
 }
 BENCHMARK(BM_RuntimeHeap)->Arg(0)->Arg(1)->Arg(2);
 
