@@ -23,6 +23,7 @@
 #include "sandbox/duktape_engine.h"
 #include "sandbox/in_process_sandbox.h"
 #include "sandbox/script_runtime.h"
+#include "sandbox/warm_heap.h"
 #include "sandbox/worker_sandbox.h"
 
 namespace evaluatecode::sandbox {
@@ -106,6 +107,10 @@ void BM_RuntimeHeap(benchmark::State& state) {
   EngineOptions options{&time};
   options.reuse_heaps = warm;
   if (with_runtime) options.runtime = *runtime;
+  // What one prepared heap holds (the memory each warm heap, or each evaluation in flight, costs).
+  state.counters["heap_bytes"] = static_cast<double>(
+      (*WarmHeap::Create(time, {}, with_runtime ? &(*runtime)->core_js_bytecode : nullptr))
+          ->baseline_bytes());
   EvaluateRepeatedly(state, options, *compiled.script);
 }
 BENCHMARK(BM_RuntimeHeap)->Arg(0)->Arg(1)->Arg(2);
