@@ -5,6 +5,7 @@
 //   BM_Sandbox/in_process      compile-cache lookup + warm engine, as a worker runs it
 //   BM_Sandbox/workers         the same through a supervised worker process (IPC round trip)
 //   BM_RuntimeHeap/*           the ES2015+ runtime (core-js) loaded per fresh heap, or once per warm one
+//   BM_FirstSightCompile/*     a compile-cache miss: ES5, or TypeScript through the transpiler
 // on the reference decision script (examples/document-selfie-decision.js, clean-approve input).
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "sandbox/duktape_engine.h"
 #include "sandbox/in_process_sandbox.h"
 #include "sandbox/script_runtime.h"
+#include "sandbox/typescript_transpiler.h"
 #include "sandbox/warm_heap.h"
 #include "sandbox/worker_sandbox.h"
 
@@ -114,6 +116,42 @@ void BM_RuntimeHeap(benchmark::State& state) {
   EvaluateRepeatedly(state, options, *compiled.script);
 }
 BENCHMARK(BM_RuntimeHeap)->Arg(0)->Arg(1)->Arg(2);
+
+// Workload 4 in process: a first-sight compile of bench/workloads/compile/script.ts (a new variant
+// each iteration, as the compile cache would miss), through the compiler and TypeScript's
+// transpiler loaded beforehand; and, for comparison, an ES5 script's first sight, which also asks
+// the transpiler for its structure check.
+void BM_FirstSightCompile(benchmark::State& state) {
+  static const absl::StatusOr<std::shared_ptr<const ScriptRuntime>> runtime =
+      LoadScriptRuntime(DefaultScriptRuntimePaths());
+  if (!runtime.ok()) {
+    state.SkipWithError("the script runtime is not in the runfiles");
+    return;
+  }
+  const bool typescript = state.range(0) == 1;
+  state.SetLabel(typescript ? "typescript" : "es5");
+  RealTimeSource time;
+  TranspilerOptions transpiler_options;
+  transpiler_options.runtime = *runtime;
+  transpiler_options.time_source = &time;
+  std::unique_ptr<Transpiler> transpiler = NewTypeScriptTranspiler(transpiler_options);
+  if (!transpiler->Load().ok()) {
+    state.SkipWithError("TypeScript did not load");
+    return;
+  }
+  std::unique_ptr<Compiler> compiler = NewDuktapeCompiler(CompilerOptions{}, time, transpiler.get());
+  const std::string source = typescript
+                                 ? bench::ReadRunfile("bench/workloads/compile/script.ts")
+                                 : GetReference().code;
+  int variant = 0;
+  for (auto _ : state) {
+    absl::StatusOr<CompileResult> compiled =
+        compiler->Compile(absl::StrCat("var variant = ", ++variant, ";\n", source));
+    if (!compiled.ok() || compiled->script == nullptr) state.SkipWithError("compile failed");
+    benchmark::DoNotOptimize(compiled);
+  }
+}
+BENCHMARK(BM_FirstSightCompile)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 void BM_Sandbox(benchmark::State& state) {
   RealTimeSource time;

@@ -30,15 +30,27 @@ constexpr const char* kRuntimeNames[] = {
 
 struct CompileCall {
   const std::string* wrapped_source;
+  // Out: the line where the wrapped source stops being one function expression (0: it does not).
+  int closed_early_at_line = 0;
 };
 
 duk_ret_t CompileAndDump(duk_context* ctx, void* udata) {
-  const auto* call = static_cast<const CompileCall*>(udata);
+  auto* call = static_cast<CompileCall*>(udata);
   duk_push_string(ctx, kScriptFileName);
   // Strict mode: warm heaps have a frozen global object, and strict code reports a write to it
   // (an implicit global, a patched built-in) as the TypeError it is instead of ignoring it.
   duk_compile_lstring_filename(ctx, DUK_COMPILE_FUNCTION | DUK_COMPILE_STRICT,
                                call->wrapped_source->data(), call->wrapped_source->size());
+  // Function mode stops at the end of the first function and ignores what follows, so a body that
+  // closes the wrapper early (`…}\nmore();\nfunction f() {`) would lose its tail silently. In
+  // parentheses, as a program, the same text must be exactly one expression.
+  const std::string parenthesized = absl::StrCat("(", *call->wrapped_source, "\n)");
+  duk_push_string(ctx, kScriptFileName);
+  if (duk_pcompile_lstring_filename(ctx, DUK_COMPILE_STRICT, parenthesized.data(),
+                                    parenthesized.size()) != 0) {
+    call->closed_early_at_line = std::max(1, ReadThrownError(ctx).line);
+  }
+  duk_pop(ctx);
   duk_dump_function(ctx);
   return 1;
 }
@@ -71,12 +83,6 @@ class DuktapeCompiler final : public Compiler {
     if (!status.ok()) return status;
     CompileResult result;
     if (!failure.has_value()) {
-      if (transpiler_ != nullptr) {
-        absl::StatusOr<std::vector<Diagnostic>> structure = transpiler_->Check(source);
-        if (!structure.ok()) return structure.status();
-        result.diagnostics = *std::move(structure);
-        if (!result.diagnostics.empty()) return result;
-      }
       script->needs_runtime = NamesRuntime(script->bytecode);
       result.script = std::move(script);
       return result;
@@ -133,6 +139,15 @@ class DuktapeCompiler final : public Compiler {
         diagnostic.message = std::move(error.message);
         diagnostic.line = error.line;
       }
+      *failure = std::move(diagnostic);
+      return absl::OkStatus();
+    }
+    if (call.closed_early_at_line > 0) {
+      Diagnostic diagnostic;
+      diagnostic.message =
+          "the script closes its own function body early (unbalanced braces): the code after "
+          "that would never run";
+      diagnostic.line = call.closed_early_at_line;
       *failure = std::move(diagnostic);
       return absl::OkStatus();
     }

@@ -74,15 +74,16 @@ constexpr char kTranspileHelper[] = R"js(
   }
   function wrap(source) { return 'async function __script(input) {\n' + source + '\n}\n'; }
   return {
-    check: function (source) {
-      var sourceFile = ts.createSourceFile('script.ts', wrap(source), ts.ScriptTarget.Latest, true);
-      return JSON.stringify({diagnostics: structure(sourceFile)});
-    },
     transpile: function (source) {
-      var wrapped = wrap(source);
+      var wrapped = wrap(source), parsed = null;
       var output = ts.transpileModule(wrapped, {
         fileName: 'script.ts',
         reportDiagnostics: true,
+        // Keeps the source file transpileModule parsed, for the structure check: parsing is most
+        // of a transpile's cost, so it is done once.
+        transformers: {before: [function () {
+          return function (sourceFile) { parsed = sourceFile; return sourceFile; };
+        }]},
         compilerOptions: {
           target: ts.ScriptTarget.ES5, module: ts.ModuleKind.CommonJS, sourceMap: true,
           downlevelIteration: true, removeComments: true, experimentalDecorators: true,
@@ -98,9 +99,7 @@ constexpr char kTranspileHelper[] = R"js(
           line: at.line, column: at.character + 1, error: error
         };
       });
-      if (diagnostics.length === 0) {
-        diagnostics = structure(ts.createSourceFile('script.ts', wrapped, ts.ScriptTarget.Latest, true));
-      }
+      if (diagnostics.length === 0 && parsed !== null) diagnostics = structure(parsed);
       var lines = output.sourceMapText ? originalLines(JSON.parse(output.sourceMapText).mappings) : [];
       var code = output.outputText.replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n');
       return JSON.stringify({code: code, lines: lines, diagnostics: diagnostics});
@@ -134,7 +133,6 @@ duk_ret_t LoadCompiler(duk_context* ctx, void* udata) {
 }
 
 struct HelperCall {
-  const char* method;  // "transpile" or "check"
   absl::string_view source;
 };
 
@@ -142,7 +140,7 @@ duk_ret_t CallHelper(duk_context* ctx, void* udata) {
   auto* call = static_cast<HelperCall*>(udata);
   duk_push_global_stash(ctx);
   duk_get_prop_string(ctx, -1, kTranspileKey);
-  duk_push_string(ctx, call->method);
+  duk_push_string(ctx, "transpile");
   duk_push_lstring(ctx, call->source.data(), call->source.size());
   duk_call_prop(ctx, -3, 1);
   return 1;
@@ -154,13 +152,7 @@ class TypeScriptTranspiler final : public Transpiler {
 
   // Transpiler
   absl::StatusOr<TranspileOutput> Transpile(absl::string_view source) override {
-    return Run("transpile", source);
-  }
-
-  absl::StatusOr<std::vector<Diagnostic>> Check(absl::string_view source) override {
-    absl::StatusOr<TranspileOutput> output = Run("check", source);
-    if (!output.ok()) return output.status();
-    return std::move(output->diagnostics);
+    return Run(source);
   }
 
   absl::Status Load() override {
@@ -169,14 +161,14 @@ class TypeScriptTranspiler final : public Transpiler {
   }
 
  private:
-  absl::StatusOr<TranspileOutput> Run(const char* method, absl::string_view source) {
+  absl::StatusOr<TranspileOutput> Run(absl::string_view source) {
     absl::MutexLock lock(&mu_);
     if (heap_ == nullptr) {
       absl::Status loaded = LoadLocked();
       if (!loaded.ok()) return loaded;
     }
     duk_context* ctx = heap_->context();
-    HelperCall call{method, source};
+    HelperCall call{source};
     heap_->Arm(options_.time_source->Now() + options_.timeout, nullptr);
     const duk_int_t status = duk_safe_call(ctx, CallHelper, &call, 0, 1);
     heap_->Disarm();

@@ -37,10 +37,6 @@ class Transpiler {
   // that does not parse, or takes longer than the budget, is diagnostics.
   virtual absl::StatusOr<TranspileOutput> Transpile(absl::string_view source) = 0;
 
-  // Checks the structure of a body that needs no lowering: it must not close its own function
-  // early (text after that would be silently ignored by Duktape) nor import or export.
-  virtual absl::StatusOr<std::vector<Diagnostic>> Check(absl::string_view source) = 0;
-
   // Loads the compiler now rather than on first use (about a second), e.g. while a worker starts.
   virtual absl::Status Load() = 0;
 };

@@ -7,6 +7,7 @@
 #include "common/time_source.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "sandbox/duktape_compiler.h"
 #include "sandbox/in_process_sandbox.h"
 #include "sandbox/script_runtime.h"
 #include "sandbox/typescript_transpiler.h"
@@ -101,6 +102,38 @@ TEST_F(TypeScriptTranspilerTest, RuntimeErrorsInAsyncCodeMapToTheAuthorsLine) {
   ASSERT_TRUE(result.evaluation.error.has_value());
   EXPECT_EQ(result.evaluation.error->message, "Error: score 0.5 too high");
   EXPECT_EQ(result.evaluation.error->line, 5) << result.evaluation.error->stack;
+}
+
+// A body that closes its own function early would have its tail silently dropped, and import or
+// export have no meaning in a function body: both are diagnostics at the author's line, whether the
+// body is ES5 (checked by Duktape) or needs the transpiler (checked on TypeScript's parse).
+TEST_F(TypeScriptTranspilerTest, ABodyThatClosesItsFunctionEarlyOrImportsIsADiagnostic) {
+  std::unique_ptr<Compiler> compiler = NewDuktapeCompiler(CompilerOptions{}, time_, transpiler_);
+  const struct {
+    const char* source;
+    const char* message;
+    int line;
+  } cases[] = {
+      {"var a = 1;\nreturn a;\n}\nsteal();\nfunction tail() {", "closes its own function body early",
+       4},
+      {"const a: number = 1;\nreturn a;\n}\nsteal();\nfunction tail() {", "unbalanced braces", 4},
+      {"import fs from 'fs';\nreturn 1;", "import and export are not available", 1},
+      {"const x = 1;\nexport { x };", "import and export are not available", 2},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.source);
+    ASSERT_OK_AND_ASSIGN(CompileResult result, compiler->Compile(c.source));
+    EXPECT_EQ(result.script, nullptr);
+    ASSERT_FALSE(result.diagnostics.empty());
+    EXPECT_THAT(result.diagnostics[0].message, HasSubstr(c.message));
+    EXPECT_EQ(result.diagnostics[0].line, c.line);
+  }
+  // Balanced bodies of both kinds compile.
+  for (const char* good : {"var a = {b: function () { return 1; }};\nreturn a.b();",
+                           "const a = {b: () => 1};\nreturn a.b();"}) {
+    ASSERT_OK_AND_ASSIGN(CompileResult result, compiler->Compile(good));
+    EXPECT_NE(result.script, nullptr) << good;
+  }
 }
 
 }  // namespace
