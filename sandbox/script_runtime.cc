@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -22,32 +23,18 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return text.str();
 }
 
+struct CompileCall {
+  const std::string* source;
+  const char* name;
+};
+
 duk_ret_t CompileAndDump(duk_context* ctx, void* udata) {
-  const std::string& source = *static_cast<const std::string*>(udata);
-  duk_push_string(ctx, "runtime");
+  const auto* call = static_cast<const CompileCall*>(udata);
+  duk_push_string(ctx, call->name);
   // As a program: it runs with the global object as `this`, like the source would.
-  duk_compile_lstring_filename(ctx, 0, source.data(), source.size());
+  duk_compile_lstring_filename(ctx, 0, call->source->data(), call->source->size());
   duk_dump_function(ctx);
   return 1;
-}
-
-absl::StatusOr<std::string> CompileToBytecode(const std::string& source) {
-  duk_context* ctx = duk_create_heap_default();
-  if (ctx == nullptr) return absl::ResourceExhaustedError("cannot create a Duktape heap");
-  std::string bytecode;
-  absl::Status status;
-  if (duk_safe_call(ctx, CompileAndDump, const_cast<std::string*>(&source), 0, 1) ==
-      DUK_EXEC_SUCCESS) {
-    duk_size_t size = 0;
-    const void* data = duk_get_buffer_data(ctx, -1, &size);
-    bytecode.assign(static_cast<const char*>(data), size);
-  } else {
-    status = absl::InvalidArgumentError(
-        absl::StrCat("core-js does not compile: ", duk_safe_to_string(ctx, -1)));
-  }
-  duk_destroy_heap(ctx);
-  if (!status.ok()) return status;
-  return bytecode;
 }
 
 }  // namespace
@@ -72,21 +59,49 @@ ScriptRuntimePaths DefaultScriptRuntimePaths() {
   return {candidates[0] + "core-js-bundle/minified.js", candidates[0] + "typescript/lib/typescript.js"};
 }
 
+absl::StatusOr<std::string> CompileProgramToBytecode(const std::string& source, const char* name) {
+  duk_context* ctx = duk_create_heap_default();
+  if (ctx == nullptr) return absl::ResourceExhaustedError("cannot create a Duktape heap");
+  std::string bytecode;
+  absl::Status status;
+  CompileCall call{&source, name};
+  if (duk_safe_call(ctx, CompileAndDump, &call, 0, 1) == DUK_EXEC_SUCCESS) {
+    duk_size_t size = 0;
+    const void* data = duk_get_buffer_data(ctx, -1, &size);
+    bytecode.assign(static_cast<const char*>(data), size);
+  } else {
+    status = absl::InvalidArgumentError(
+        absl::StrCat(name, " does not compile: ", duk_safe_to_string(ctx, -1)));
+  }
+  duk_destroy_heap(ctx);
+  if (!status.ok()) return status;
+  return bytecode;
+}
+
+void RunBytecode(duk_context* ctx, const std::string& bytecode) {
+  void* buffer = duk_push_fixed_buffer(ctx, bytecode.size());
+  std::memcpy(buffer, bytecode.data(), bytecode.size());
+  duk_load_function(ctx);
+  duk_call(ctx, 0);
+  duk_pop(ctx);
+}
+
 absl::StatusOr<std::shared_ptr<const ScriptRuntime>> LoadScriptRuntime(
     const ScriptRuntimePaths& paths) {
   auto runtime = std::make_shared<ScriptRuntime>();
   absl::StatusOr<std::string> core_js = ReadFile(paths.core_js);
   if (!core_js.ok()) return core_js.status();
-  absl::StatusOr<std::string> typescript = ReadFile(paths.typescript);
-  if (!typescript.ok()) return typescript.status();
-  runtime->core_js = *std::move(core_js);
-  runtime->typescript = *std::move(typescript);
-  absl::StatusOr<std::string> bytecode = CompileToBytecode(runtime->core_js);
+  absl::StatusOr<std::string> bytecode = CompileProgramToBytecode(*core_js, "core-js");
   if (!bytecode.ok()) {
     return absl::Status(bytecode.status().code(),
                         absl::StrCat(paths.core_js, ": ", bytecode.status().message()));
   }
   runtime->core_js_bytecode = *std::move(bytecode);
+  absl::StatusOr<std::string> typescript =
+      ReadFile(paths.typescript_bytecode.empty() ? paths.typescript : paths.typescript_bytecode);
+  if (!typescript.ok()) return typescript.status();
+  (paths.typescript_bytecode.empty() ? runtime->typescript : runtime->typescript_bytecode) =
+      *std::move(typescript);
   return runtime;
 }
 

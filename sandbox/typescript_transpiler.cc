@@ -123,8 +123,12 @@ duk_ret_t RunProgram(duk_context* ctx, const std::string& source, const char* na
 
 duk_ret_t LoadCompiler(duk_context* ctx, void* udata) {
   const ScriptRuntime* runtime = static_cast<LoadCall*>(udata)->runtime;
-  RunProgram(ctx, runtime->core_js, "core-js");
-  RunProgram(ctx, runtime->typescript, "typescript.js");
+  RunBytecode(ctx, runtime->core_js_bytecode);
+  if (runtime->typescript_bytecode.empty()) {
+    RunProgram(ctx, runtime->typescript, "typescript.js");
+  } else {
+    RunBytecode(ctx, runtime->typescript_bytecode);
+  }
   duk_push_global_stash(ctx);
   duk_eval_string(ctx, kTranspileHelper);
   duk_put_prop_string(ctx, -2, kTranspileKey);

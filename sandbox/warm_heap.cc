@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "sandbox/script_runtime.h"
 #include "sandbox/thrown_error.h"
 
 namespace evaluatecode::sandbox {
@@ -193,11 +194,7 @@ duk_ret_t Prepare(duk_context* ctx, void* udata) {
     duk_eval_string(ctx, kJobQueueSource);
     duk_put_prop_string(ctx, -2, kDrainJobsKey);
     duk_pop(ctx);
-    void* buffer = duk_push_fixed_buffer(ctx, call->core_js_bytecode->size());
-    std::memcpy(buffer, call->core_js_bytecode->data(), call->core_js_bytecode->size());
-    duk_load_function(ctx);
-    duk_call(ctx, 0);
-    duk_pop(ctx);
+    RunBytecode(ctx, *call->core_js_bytecode);
   }
 
   duk_push_global_stash(ctx);

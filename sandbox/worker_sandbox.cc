@@ -40,7 +40,7 @@ constexpr absl::Duration kCompileRoundTrip = absl::Seconds(30);
 
 struct Worker {
   // kIdle and kBusy workers run; a kDead one waits for the restarter, which makes it kStarting
-  // while a replacement boots (loading the TypeScript compiler takes about a second).
+  // while a replacement boots (about half a second, most of it loading TypeScript's compiler).
   enum class State { kIdle, kBusy, kDead, kStarting };
   State state = State::kDead;
   pid_t pid = -1;

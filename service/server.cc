@@ -144,8 +144,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
                                     server->metrics_.get());
   if (!decision_log.ok()) return decision_log.status();
   server->decision_log_ = *std::move(decision_log);
+  absl::StatusOr<std::unique_ptr<sandbox::BytecodeFile>> typescript_bytecode =
+      CompileRuntimeForWorkers(config);
+  if (!typescript_bytecode.ok()) return typescript_bytecode.status();
+  server->typescript_bytecode_ = *std::move(typescript_bytecode);
   absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox =
-      NewSandbox(config, catalog, server->time_source_, server->worker_observer_.get());
+      NewSandbox(config, catalog, server->time_source_, server->worker_observer_.get(),
+                 server->typescript_bytecode_.get());
   if (!sandbox.ok()) return sandbox.status();
   server->sandbox_ = *std::move(sandbox);
   absl::StatusOr<std::unique_ptr<EvaluatorPool>> pool = EvaluatorPool::Create(

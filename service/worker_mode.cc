@@ -19,6 +19,8 @@ ABSL_FLAG(uint64_t, sandbox_worker_compile_memory_bytes, 64 << 20, "Internal: co
 ABSL_FLAG(uint64_t, sandbox_worker_cache_entries, 1024, "Internal: compile cache entries.");
 ABSL_FLAG(std::string, sandbox_worker_core_js, "", "Internal: path of core-js-bundle's minified.js.");
 ABSL_FLAG(std::string, sandbox_worker_typescript_js, "", "Internal: path of typescript.js.");
+ABSL_FLAG(std::string, sandbox_worker_typescript_bytecode, "",
+          "Internal: typescript.js compiled by the supervisor (read instead of the source).");
 ABSL_FLAG(std::string, sandbox_worker_connectors, "",
           "Internal: the connector catalog, as name:type=operation,operation;….");
 
@@ -64,11 +66,13 @@ sandbox::ScriptRuntimePaths RuntimePaths(const ServerConfig& config) {
 }
 
 std::vector<std::string> WorkerArguments(
-    const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog) {
+    const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
+    const std::string& typescript_bytecode) {
   const sandbox::ScriptRuntimePaths paths = RuntimePaths(config);
   return {
       absl::StrCat("--sandbox_worker_core_js=", paths.core_js),
       absl::StrCat("--sandbox_worker_typescript_js=", paths.typescript),
+      absl::StrCat("--sandbox_worker_typescript_bytecode=", typescript_bytecode),
       absl::StrCat("--sandbox_worker_connectors=", EncodeCatalog(catalog)),
       "--sandbox_worker",
       absl::StrCat("--sandbox_worker_address_space_bytes=", config.worker_address_space_bytes),
@@ -102,6 +106,7 @@ std::optional<int> MaybeRunAsSandboxWorker() {
       !typescript.empty()) {
     paths.typescript = typescript;
   }
+  paths.typescript_bytecode = absl::GetFlag(FLAGS_sandbox_worker_typescript_bytecode);
   absl::StatusOr<std::shared_ptr<const sandbox::ScriptRuntime>> runtime =
       sandbox::LoadScriptRuntime(paths);
   if (!runtime.ok()) {

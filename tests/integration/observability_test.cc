@@ -28,6 +28,7 @@ TEST(ObservabilityTest, MetricsMoveAndEveryEvaluationLeavesOneCompleteMaskedReco
   config.decision_log.file.path = log_path;
   config.decision_log.file.durable = true;
   config.decision_log.mask = {"applicant.ssn"};
+  config.metrics.enabled = true;
   testing::TestServer server(config);
 
   const std::string before = ScrapeMetrics(server.server().metrics_port());
@@ -101,6 +102,7 @@ TEST(ObservabilityTest, BreakerRetryAndRateLimitMetricsMoveWithTheVendor) {
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   service::ServerConfig config = testing::TestConfig();
   config.connectors = parsed->connectors;
+  config.metrics.enabled = true;
   testing::TestServer server(config);
 
   // The series of one connector: `metric` with `labels` after the connector label.

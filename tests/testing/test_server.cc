@@ -16,6 +16,9 @@ service::ServerConfig TestConfig() {
   config.listen_address = "127.0.0.1:0";
   config.log_level = "warn";
   config.drain_grace = absl::Seconds(3);
+  // Most tests do not scrape /metrics, and stopping its HTTP server costs about a second (civetweb
+  // polls for the stop); tests that scrape set metrics.enabled. The metrics are counted either way.
+  config.metrics.enabled = false;
   config.metrics.listen_address = "127.0.0.1:0";
   // Scripts run in real sandbox workers: the server binary from this test's runfiles.
   const char* runfiles = std::getenv("TEST_SRCDIR");

@@ -13,7 +13,8 @@
 
 namespace evaluatecode::testing {
 
-// A ServerConfig for tests: loopback, port 0, quiet logs, sandbox workers from the runfiles.
+// A ServerConfig for tests: loopback, port 0, quiet logs, sandbox workers from the runfiles, and
+// /metrics not served (set metrics.enabled to scrape it).
 service::ServerConfig TestConfig();
 
 // The real server, in this process, on a loopback port, with clients for it.
