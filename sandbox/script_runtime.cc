@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "duktape.h"
+#include "sandbox/shared_bytecode.h"
 
 namespace evaluatecode::sandbox {
 namespace {
@@ -97,11 +98,12 @@ absl::StatusOr<std::shared_ptr<const ScriptRuntime>> LoadScriptRuntime(
                         absl::StrCat(paths.core_js, ": ", bytecode.status().message()));
   }
   runtime->core_js_bytecode = *std::move(bytecode);
-  absl::StatusOr<std::string> typescript =
-      ReadFile(paths.typescript_bytecode.empty() ? paths.typescript : paths.typescript_bytecode);
+  const bool shared = paths.typescript_bytecode_fd >= 0;
+  absl::StatusOr<std::string> typescript = shared
+                                               ? ReadSharedBytecode(paths.typescript_bytecode_fd)
+                                               : ReadFile(paths.typescript);
   if (!typescript.ok()) return typescript.status();
-  (paths.typescript_bytecode.empty() ? runtime->typescript : runtime->typescript_bytecode) =
-      *std::move(typescript);
+  (shared ? runtime->typescript_bytecode : runtime->typescript) = *std::move(typescript);
   return runtime;
 }
 

@@ -28,8 +28,8 @@ struct ScriptRuntime {
 struct ScriptRuntimePaths {
   std::string core_js;
   std::string typescript;
-  // When set, TypeScript's compiler is read from this bytecode file (see BytecodeFile) instead.
-  std::string typescript_bytecode;
+  // When not -1, TypeScript's compiler is read from this inherited SharedBytecode instead.
+  int typescript_bytecode_fd = -1;
 };
 ScriptRuntimePaths DefaultScriptRuntimePaths();
 

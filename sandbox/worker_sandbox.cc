@@ -34,7 +34,6 @@ namespace {
 // How often a waiting caller looks at its cancellation and deadline.
 constexpr absl::Duration kPollSlice = absl::Milliseconds(10);
 // The channel descriptor number a worker finds its end of the socket pair on.
-constexpr int kWorkerChannelFd = 3;
 // Budget of a CompileCode round trip (the compile has its own, smaller budget inside the worker).
 constexpr absl::Duration kCompileRoundTrip = absl::Seconds(30);
 
@@ -394,6 +393,9 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], kWorkerChannelFd);
+    if (options_.inherited_fd >= 0) {
+      posix_spawn_file_actions_adddup2(&actions, options_.inherited_fd, kWorkerInheritedFd);
+    }
     std::vector<char*> argv = {const_cast<char*>(options_.worker_binary.c_str())};
     for (const std::string& arg : options_.worker_args) argv.push_back(const_cast<char*>(arg.c_str()));
     argv.push_back(nullptr);

@@ -22,11 +22,18 @@ class WorkerObserver {
   virtual void OnWorkerCrashed() = 0;
 };
 
+// The descriptors a worker starts with: its channel to the supervisor, and what
+// WorkerSandboxOptions::inherited_fd names.
+constexpr int kWorkerChannelFd = 3;
+constexpr int kWorkerInheritedFd = 4;
+
 struct WorkerSandboxOptions {
   // The executable to run as a worker, with `worker_args` (it must end up in RunSandboxWorker with
   // the channel on file descriptor 3).
   std::string worker_binary;
   std::vector<std::string> worker_args;
+  // When not -1, a descriptor every worker inherits as kWorkerInheritedFd (a SharedBytecode).
+  int inherited_fd = -1;
   // Worker processes; each runs one evaluation at a time.
   int workers = 2;
   // How long past its deadline (or its cancellation) an evaluation may take before its worker is

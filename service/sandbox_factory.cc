@@ -23,7 +23,7 @@ std::vector<sandbox::ConnectorCatalogEntry> CatalogOf(const connectors::Connecto
   return catalog;
 }
 
-absl::StatusOr<std::unique_ptr<sandbox::BytecodeFile>> CompileRuntimeForWorkers(
+absl::StatusOr<std::unique_ptr<sandbox::SharedBytecode>> CompileRuntimeForWorkers(
     const ServerConfig& config) {
   if (config.isolation == "in_process") return nullptr;
   absl::StatusOr<std::shared_ptr<const sandbox::ScriptRuntime>> runtime =
@@ -32,13 +32,13 @@ absl::StatusOr<std::unique_ptr<sandbox::BytecodeFile>> CompileRuntimeForWorkers(
   absl::StatusOr<std::string> bytecode =
       sandbox::CompileProgramToBytecode((*runtime)->typescript, "typescript.js");
   if (!bytecode.ok()) return bytecode.status();
-  return sandbox::BytecodeFile::Write(*bytecode);
+  return sandbox::SharedBytecode::Create(*bytecode);
 }
 
 absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
     const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
     const TimeSource& time_source, sandbox::WorkerObserver* observer,
-    const sandbox::BytecodeFile* typescript_bytecode) {
+    const sandbox::SharedBytecode* typescript_bytecode) {
   if (config.isolation == "in_process") {
     absl::StatusOr<std::shared_ptr<const sandbox::ScriptRuntime>> runtime =
         sandbox::LoadScriptRuntime(RuntimePaths(config));
@@ -63,9 +63,8 @@ absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
     if (length <= 0) return absl::InternalError("cannot find this program's own path");
     options.worker_binary.assign(path, static_cast<size_t>(length));
   }
-  options.worker_args = WorkerArguments(config, catalog,
-                                        typescript_bytecode != nullptr ? typescript_bytecode->path()
-                                                                       : "");
+  options.worker_args = WorkerArguments(config, catalog, typescript_bytecode != nullptr);
+  if (typescript_bytecode != nullptr) options.inherited_fd = typescript_bytecode->fd();
   options.retire_after_cpu = config.worker_cpu_limit * 0.9;
   options.workers = config.evaluator_threads;
   options.kill_grace = config.worker_kill_grace;

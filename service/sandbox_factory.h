@@ -6,7 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/time_source.h"
-#include "sandbox/bytecode_file.h"
+#include "sandbox/shared_bytecode.h"
 #include "connectors/connector_gateway.h"
 #include "sandbox/connector_host.h"
 #include "sandbox/sandbox.h"
@@ -20,7 +20,7 @@ std::vector<sandbox::ConnectorCatalogEntry> CatalogOf(const connectors::Connecto
 
 // TypeScript's compiler compiled once, for the worker processes of `config` to load instead of
 // compiling it each (≈ 0.9 s per worker start); null with isolation: in_process.
-absl::StatusOr<std::unique_ptr<sandbox::BytecodeFile>> CompileRuntimeForWorkers(
+absl::StatusOr<std::unique_ptr<sandbox::SharedBytecode>> CompileRuntimeForWorkers(
     const ServerConfig& config);
 
 // The sandbox `config` asks for (evaluator.isolation): supervised worker processes, or this
@@ -30,7 +30,7 @@ absl::StatusOr<std::unique_ptr<sandbox::BytecodeFile>> CompileRuntimeForWorkers(
 absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
     const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
     const TimeSource& time_source, sandbox::WorkerObserver* observer,
-    const sandbox::BytecodeFile* typescript_bytecode = nullptr);
+    const sandbox::SharedBytecode* typescript_bytecode = nullptr);
 
 }  // namespace evaluatecode::service
 

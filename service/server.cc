@@ -144,7 +144,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
                                     server->metrics_.get());
   if (!decision_log.ok()) return decision_log.status();
   server->decision_log_ = *std::move(decision_log);
-  absl::StatusOr<std::unique_ptr<sandbox::BytecodeFile>> typescript_bytecode =
+  absl::StatusOr<std::unique_ptr<sandbox::SharedBytecode>> typescript_bytecode =
       CompileRuntimeForWorkers(config);
   if (!typescript_bytecode.ok()) return typescript_bytecode.status();
   server->typescript_bytecode_ = *std::move(typescript_bytecode);

@@ -13,7 +13,7 @@
 #include "connectors/http_client.h"
 #include "connectors/random_source.h"
 #include "connectors/secret_store.h"
-#include "sandbox/bytecode_file.h"
+#include "sandbox/shared_bytecode.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/worker_sandbox.h"
 #include "service/observability/decision_log.h"
@@ -75,8 +75,8 @@ class Server {
   std::unique_ptr<connectors::ConnectorGateway> gateway_;
   std::unique_ptr<connectors::HttpClient> http_client_;
   std::unique_ptr<sandbox::WorkerObserver> worker_observer_;
-  // Read by workers as they start or are replaced: it outlives the sandbox.
-  std::unique_ptr<sandbox::BytecodeFile> typescript_bytecode_;
+  // Inherited by workers as they start or are replaced: it outlives the sandbox.
+  std::unique_ptr<sandbox::SharedBytecode> typescript_bytecode_;
   std::unique_ptr<sandbox::Sandbox> sandbox_;
   std::unique_ptr<EvaluatorPool> pool_;
   std::unique_ptr<IdGenerator> ids_;

@@ -1,5 +1,7 @@
 #include "service/worker_mode.h"
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
 
@@ -9,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "common/time_source.h"
 #include "sandbox/sandbox_worker.h"
+#include "sandbox/worker_sandbox.h"
 
 ABSL_FLAG(bool, sandbox_worker, false, "Internal: run as a sandbox worker on file descriptor 3.");
 ABSL_FLAG(uint64_t, sandbox_worker_address_space_bytes, uint64_t{4} << 30,
@@ -19,8 +22,8 @@ ABSL_FLAG(uint64_t, sandbox_worker_compile_memory_bytes, 64 << 20, "Internal: co
 ABSL_FLAG(uint64_t, sandbox_worker_cache_entries, 1024, "Internal: compile cache entries.");
 ABSL_FLAG(std::string, sandbox_worker_core_js, "", "Internal: path of core-js-bundle's minified.js.");
 ABSL_FLAG(std::string, sandbox_worker_typescript_js, "", "Internal: path of typescript.js.");
-ABSL_FLAG(std::string, sandbox_worker_typescript_bytecode, "",
-          "Internal: typescript.js compiled by the supervisor (read instead of the source).");
+ABSL_FLAG(int, sandbox_worker_typescript_bytecode_fd, -1,
+          "Internal: descriptor of typescript.js compiled by the supervisor (-1: compile it).");
 ABSL_FLAG(std::string, sandbox_worker_connectors, "",
           "Internal: the connector catalog, as name:type=operation,operation;….");
 
@@ -67,12 +70,13 @@ sandbox::ScriptRuntimePaths RuntimePaths(const ServerConfig& config) {
 
 std::vector<std::string> WorkerArguments(
     const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
-    const std::string& typescript_bytecode) {
+    bool shared_typescript) {
   const sandbox::ScriptRuntimePaths paths = RuntimePaths(config);
   return {
       absl::StrCat("--sandbox_worker_core_js=", paths.core_js),
       absl::StrCat("--sandbox_worker_typescript_js=", paths.typescript),
-      absl::StrCat("--sandbox_worker_typescript_bytecode=", typescript_bytecode),
+      absl::StrCat("--sandbox_worker_typescript_bytecode_fd=",
+                   shared_typescript ? sandbox::kWorkerInheritedFd : -1),
       absl::StrCat("--sandbox_worker_connectors=", EncodeCatalog(catalog)),
       "--sandbox_worker",
       absl::StrCat("--sandbox_worker_address_space_bytes=", config.worker_address_space_bytes),
@@ -106,9 +110,10 @@ std::optional<int> MaybeRunAsSandboxWorker() {
       !typescript.empty()) {
     paths.typescript = typescript;
   }
-  paths.typescript_bytecode = absl::GetFlag(FLAGS_sandbox_worker_typescript_bytecode);
+  paths.typescript_bytecode_fd = absl::GetFlag(FLAGS_sandbox_worker_typescript_bytecode_fd);
   absl::StatusOr<std::shared_ptr<const sandbox::ScriptRuntime>> runtime =
       sandbox::LoadScriptRuntime(paths);
+  if (paths.typescript_bytecode_fd >= 0) close(paths.typescript_bytecode_fd);
   if (!runtime.ok()) {
     std::fprintf(stderr, "sandbox worker: %s\n", runtime.status().ToString().c_str());
     return 2;

@@ -16,10 +16,11 @@ namespace evaluatecode::service {
 // flags the supervisor passes and the flags the worker reads cannot drift apart.
 
 // The arguments a worker for `config` is started with; scripts in it see `catalog` as `connectors`.
-// `typescript_bytecode`: a BytecodeFile's path, or "" for the worker to compile TypeScript itself.
+// With `shared_typescript`, the worker reads TypeScript's compiler from the SharedBytecode it
+// inherits (sandbox::kWorkerInheritedFd) instead of compiling it.
 std::vector<std::string> WorkerArguments(const ServerConfig& config,
                                          const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
-                                         const std::string& typescript_bytecode);
+                                         bool shared_typescript);
 
 // Where the script runtime's files are for `config` (its keys, else the binary's runfiles).
 sandbox::ScriptRuntimePaths RuntimePaths(const ServerConfig& config);
