@@ -56,7 +56,8 @@ class Metrics {
   virtual void RecordWorkerKill() = 0;
   virtual void RecordWorkerCrash() = 0;
 
-  // Evaluations waiting in the evaluator queue, and evaluations running now.
+  // Evaluations waiting in the evaluator queue, and calls received and not yet answered (queued
+  // or running).
   virtual void SetQueueDepth(int depth) = 0;
   virtual void SetInFlight(int in_flight) = 0;
 

@@ -161,7 +161,7 @@ class PrometheusMetricsImpl final : public PrometheusMetrics {
                         .Add({});
     in_flight_ = &prometheus::BuildGauge()
                       .Name("evaluatecode_evaluations_in_flight")
-                      .Help("Evaluations running now.")
+                      .Help("Calls received and not yet answered, queued or running.")
                       .Register(*registry_)
                       .Add({});
 
