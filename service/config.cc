@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "connectors/builtin_connector_types.h"
 #include "connectors/config_parser.h"
+#include "sandbox/framed_channel.h"
 #include "service/observability/observability_config.h"
 #include "yaml-cpp/yaml.h"
 
@@ -347,7 +348,10 @@ absl::Status ValidateConfig(const ServerConfig& config) {
     const char* rule;
   } rules[] = {
       {"server.listen", !config.listen_address.empty(), "must be HOST:PORT"},
-      {"server.max_message_bytes", config.max_message_bytes >= 1024, "must be at least 1024"},
+      {"server.max_message_bytes",
+       config.max_message_bytes >= 1024 && config.max_message_bytes <= sandbox::kMaxFrameBytes / 2,
+       "must be from 1024 to 33554432 (a request travels to its sandbox worker in one frame of at "
+       "most 64 MiB)"},
       {"server.max_code_bytes", config.max_code_bytes >= 1 &&
                                     config.max_code_bytes <= config.max_message_bytes,
        "must be from 1 to server.max_message_bytes"},
