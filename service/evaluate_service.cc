@@ -120,6 +120,8 @@ void EvaluateServiceImpl::FinishEvaluation(CallReactor* reactor, const CallConte
                                            const evaluate::v1::EvaluateCodeResponse* response,
                                            std::optional<EvaluationError> error) {
   if (error.has_value()) error->set_decision_id(call.decision_id);
+  // Without a response the call never reached the sandbox.
+  if (error.has_value() && response == nullptr) metrics_.RecordRefusal(error->reason());
   reactor->ReleaseQuotas();
   observability::DecisionRecord record;
   record.decision_id = call.decision_id;

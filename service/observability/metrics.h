@@ -47,6 +47,10 @@ class Metrics {
                                 absl::Duration engine_time, uint64_t peak_heap_bytes,
                                 bool compile_cache_hit) = 0;
 
+  // An EvaluateCode call answered with `reason` before it reached the sandbox: refused
+  // (INVALID_REQUEST, QUOTA_EXCEEDED, SERVER_OVERLOADED, SERVER_SHUTTING_DOWN, CALLER_…).
+  virtual void RecordRefusal(absl::string_view reason) = 0;
+
   // A compile-cache lookup outside an evaluation (CompileCode).
   virtual void RecordCompileCache(bool hit) = 0;
 

@@ -59,6 +59,22 @@ constexpr const char* kConnectorOutcomes[] = {
 constexpr const char* kOther = "other";
 constexpr const char* kOtherReason = "OTHER";
 
+// One series of `family` per ErrorInfo reason (the enum's own values and kExtraReasons), labelled
+// `label`, into `series`; returns the series for any other value.
+Counter* AddReasonSeries(prometheus::Family<Counter>& family, const std::string& label,
+                         absl::flat_hash_map<std::string, Counter*>* series) {
+  const google::protobuf::EnumDescriptor* reasons = evaluate::v1::ErrorReason_descriptor();
+  for (int i = 0; i < reasons->value_count(); ++i) {
+    if (reasons->value(i)->number() == 0) continue;
+    const std::string& name = reasons->value(i)->name();
+    (*series)[name] = &family.Add({{label, name}});
+  }
+  for (const char* name : kExtraReasons) {
+    if (!series->contains(name)) (*series)[name] = &family.Add({{label, name}});
+  }
+  return &family.Add({{label, kOtherReason}});
+}
+
 const char* BreakerStateName(BreakerState state) {
   switch (state) {
     case BreakerState::kClosed:
@@ -106,16 +122,13 @@ class PrometheusMetricsImpl final : public PrometheusMetrics {
                                   "ErrorInfo reason).")
                             .Register(*registry_);
     evaluations_["OK"] = &evaluations.Add({{"outcome", "OK"}});
-    const google::protobuf::EnumDescriptor* reasons = evaluate::v1::ErrorReason_descriptor();
-    for (int i = 0; i < reasons->value_count(); ++i) {
-      if (reasons->value(i)->number() == 0) continue;
-      const std::string& name = reasons->value(i)->name();
-      evaluations_[name] = &evaluations.Add({{"outcome", name}});
-    }
-    for (const char* name : kExtraReasons) {
-      if (!evaluations_.contains(name)) evaluations_[name] = &evaluations.Add({{"outcome", name}});
-    }
-    other_evaluation_ = &evaluations.Add({{"outcome", kOtherReason}});
+    other_evaluation_ = AddReasonSeries(evaluations, "outcome", &evaluations_);
+    auto& refusals = prometheus::BuildCounter()
+                         .Name("evaluatecode_refusals_total")
+                         .Help("EvaluateCode calls answered before they reached the sandbox, by "
+                               "ErrorInfo reason (overload, quotas, drain, callers, requests).")
+                         .Register(*registry_);
+    other_refusal_ = AddReasonSeries(refusals, "reason", &refusals_);
 
     evaluation_seconds_ = &prometheus::BuildHistogram()
                                .Name("evaluatecode_evaluation_duration_seconds")
@@ -265,6 +278,10 @@ class PrometheusMetricsImpl final : public PrometheusMetrics {
     peak_heap_bytes_->Observe(static_cast<double>(peak_heap_bytes));
     RecordCompileCache(compile_cache_hit);
   }
+  void RecordRefusal(absl::string_view reason) override {
+    auto it = refusals_.find(reason);
+    (it == refusals_.end() ? other_refusal_ : it->second)->Increment();
+  }
   void RecordCompileCache(bool hit) override {
     (hit ? compile_cache_hits_ : compile_cache_misses_)->Increment();
   }
@@ -346,6 +363,8 @@ class PrometheusMetricsImpl final : public PrometheusMetrics {
   // Written only by the constructor, so lock-free reads are safe.
   absl::flat_hash_map<std::string, Counter*> evaluations_;
   Counter* other_evaluation_ = nullptr;
+  absl::flat_hash_map<std::string, Counter*> refusals_;
+  Counter* other_refusal_ = nullptr;
   Histogram* evaluation_seconds_ = nullptr;
   Histogram* engine_seconds_ = nullptr;
   Histogram* peak_heap_bytes_ = nullptr;

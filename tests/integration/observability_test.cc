@@ -65,6 +65,13 @@ TEST(ObservabilityTest, MetricsMoveAndEveryEvaluationLeavesOneCompleteMaskedReco
   EXPECT_THAT(first, HasSubstr("acme"));
   EXPECT_THAT(first, ::testing::Not(HasSubstr("123-45-6789")));
   EXPECT_THAT(records[1].dump(), HasSubstr("SCRIPT_RUNTIME_ERROR"));
+
+  // A call refused before the sandbox counts as a refusal, not an evaluation.
+  ASSERT_FALSE(testing::Evaluate(server.stub(), testing::MakeRequest(""), &response).ok());
+  const std::string refused = ScrapeMetrics(server.server().metrics_port());
+  EXPECT_EQ(SampleValue(refused, R"(evaluatecode_refusals_total{reason="INVALID_REQUEST"})"), 1);
+  EXPECT_EQ(SampleValue(refused, R"(evaluatecode_evaluations_total{outcome="INVALID_REQUEST"})"),
+            SampleValue(after, R"(evaluatecode_evaluations_total{outcome="INVALID_REQUEST"})"));
 }
 
 // `flaky` always answers 503 and its breaker opens after two failures; `limited` answers 200 but

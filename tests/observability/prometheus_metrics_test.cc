@@ -80,6 +80,19 @@ TEST(PrometheusMetricsTest, DisabledMetricsAreCountedButNotServed) {
             1);
 }
 
+TEST(PrometheusMetricsTest, RefusalsAreCountedByReason) {
+  std::unique_ptr<PrometheusMetrics> metrics = NewUnserved();
+  metrics->RecordRefusal("QUOTA_EXCEEDED");
+  metrics->RecordRefusal("QUOTA_EXCEEDED");
+  metrics->RecordRefusal("CALLER_NOT_AUTHORIZED");
+  metrics->RecordRefusal("a caller's text");
+  const std::string text = metrics->TextExposition();
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_refusals_total{reason="QUOTA_EXCEEDED"})"), 2);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_refusals_total{reason="CALLER_NOT_AUTHORIZED"})"), 1);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_refusals_total{reason="SERVER_OVERLOADED"})"), 0);
+  EXPECT_EQ(SampleValue(text, R"(evaluatecode_refusals_total{reason="OTHER"})"), 1);
+}
+
 TEST(PrometheusMetricsTest, EvaluationsFeedOutcomeLatencyEngineHeapAndCache) {
   std::unique_ptr<PrometheusMetrics> metrics = NewUnserved();
   metrics->RecordEvaluation("OK", absl::Microseconds(80), absl::Microseconds(30), 300 << 10,
