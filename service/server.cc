@@ -182,7 +182,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   Server* self = server.get();
   dependencies.on_decision_log_failure = [self] {
     // Readiness goes: without a decision log this replica must not be sent decisions.
-    self->SetServing(false);
+    // Readiness only: the process is healthy, restarting it would not bring the disk back.
+    self->SetHealth(/*ready=*/false, /*alive=*/true);
   };
   server->service_ = std::make_unique<EvaluateServiceImpl>(dependencies);
 
@@ -213,7 +214,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   }
   absl::Status health_started = server->StartHealthServer();
   if (!health_started.ok()) return health_started;
-  server->SetServing(true);
+  server->SetHealth(/*ready=*/true, /*alive=*/true);
   return server;
 }
 
@@ -236,11 +237,11 @@ absl::Status Server::StartHealthServer() {
   return absl::OkStatus();
 }
 
-void Server::SetServing(bool serving) {
+void Server::SetHealth(bool ready, bool alive) {
   for (grpc::Server* server : {grpc_server_.get(), health_server_.get()}) {
     if (server == nullptr) continue;
-    server->GetHealthCheckService()->SetServingStatus(kServiceName, serving);
-    server->GetHealthCheckService()->SetServingStatus("", serving);
+    server->GetHealthCheckService()->SetServingStatus(kServiceName, ready);
+    server->GetHealthCheckService()->SetServingStatus("", alive);
   }
 }
 
@@ -279,7 +280,7 @@ void Server::Shutdown() {
   // Refuse new work and turn NOT_SERVING while still answering health checks, so that load
   // balancers and probes see the drain; calls in flight may finish within the grace period.
   service_->BeginDrain();
-  SetServing(false);
+  SetHealth(/*ready=*/false, /*alive=*/false);
   if (!service_->WaitUntilDrained(grace_deadline)) {
     LogEvent(*logger_, spdlog::level::warn, {{"type", "drain_grace_expired"}});
     // Each call still running or queued gets SERVER_SHUTTING_DOWN rather than a reset stream.

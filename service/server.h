@@ -58,8 +58,9 @@ class Server {
   absl::Status StartConnectors();
   // Starts the health-only server of server.health_listen, if configured.
   absl::Status StartHealthServer();
-  // Sets every health service (main port and health port) to SERVING or NOT_SERVING.
-  void SetServing(bool serving);
+  // Sets health on the main and the health port: `ready` for evaluate.v1.EvaluateService (the
+  // readiness probe), `alive` for "" (liveness and startup).
+  void SetHealth(bool ready, bool alive);
 
   const ServerConfig config_;
   std::shared_ptr<spdlog::logger> logger_;

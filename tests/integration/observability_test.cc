@@ -74,6 +74,37 @@ TEST(ObservabilityTest, MetricsMoveAndEveryEvaluationLeavesOneCompleteMaskedReco
             SampleValue(after, R"(evaluatecode_evaluations_total{outcome="INVALID_REQUEST"})"));
 }
 
+TEST(ObservabilityTest, ADecisionLogThatCannotWriteFailsClosedAndTakesTheReplicaOutOfRotation) {
+  service::ServerConfig config = testing::TestConfig();
+  config.decision_log.sink = service::observability::DecisionLogOptions::Sink::kFile;
+  config.decision_log.file.path = "/dev/full";  // every write fails with ENOSPC
+  config.decision_log.file.durable = true;
+  testing::TestServer server(config);
+
+  evaluate::v1::EvaluateCodeResponse response;
+  grpc::Status status = testing::Evaluate(
+      server.stub(), testing::MakeRequest("return {decision: 'approve'};"), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(testing::DetailsOf(status).info.reason(), "DECISION_LOG_UNAVAILABLE");
+  EXPECT_FALSE(response.has_decision());  // no decision without its record
+
+  auto health_of = [&](const std::string& service) {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse reply;
+    grpc::ClientContext context;
+    EXPECT_TRUE(server.health().Check(&context, request, &reply).ok());
+    return reply.status();
+  };
+  // Out of rotation (readiness), but alive: a restart would not bring the disk back.
+  EXPECT_EQ(health_of("evaluate.v1.EvaluateService"),
+            grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  EXPECT_EQ(health_of(""), grpc::health::v1::HealthCheckResponse::SERVING);
+  // Later calls are refused the same way, at once.
+  status = testing::Evaluate(server.stub(), testing::MakeRequest("return 1;"), &response);
+  EXPECT_EQ(testing::DetailsOf(status).info.reason(), "DECISION_LOG_UNAVAILABLE");
+}
+
 // `flaky` always answers 503 and its breaker opens after two failures; `limited` answers 200 but
 // allows one call (its token comes back after 1000 s).
 constexpr char kResilienceConnectors[] = R"(
