@@ -49,6 +49,15 @@ const Reference& GetReference() {
   return *reference;
 }
 
+// The script runtime from the runfiles (loaded once), or null with the benchmark skipped.
+std::shared_ptr<const ScriptRuntime> RuntimeOrSkip(benchmark::State& state) {
+  static const absl::StatusOr<std::shared_ptr<const ScriptRuntime>> runtime =
+      LoadScriptRuntime(DefaultScriptRuntimePaths());
+  if (runtime.ok()) return *runtime;
+  state.SkipWithError("the script runtime is not in the runfiles");
+  return nullptr;
+}
+
 // The benchmark loop: `script` on the reference input, in an engine made with `options`.
 void EvaluateRepeatedly(benchmark::State& state, const EngineOptions& options,
                         const CompiledScript& script) {
@@ -89,12 +98,8 @@ BENCHMARK(BM_Engine)->Arg(0)->Arg(1);
 // with it. fresh+runtime minus fresh is what loading the runtime into one heap costs; warm shows it
 // is paid once per warm heap, not per call.
 void BM_RuntimeHeap(benchmark::State& state) {
-  static const absl::StatusOr<std::shared_ptr<const ScriptRuntime>> runtime =
-      LoadScriptRuntime(DefaultScriptRuntimePaths());
-  if (!runtime.ok()) {
-    state.SkipWithError("the script runtime is not in the runfiles");
-    return;
-  }
+  const std::shared_ptr<const ScriptRuntime> runtime = RuntimeOrSkip(state);
+  if (runtime == nullptr) return;
   RealTimeSource time;
   const bool with_runtime = state.range(0) >= 1;
   const bool warm = state.range(0) == 2;
@@ -108,10 +113,10 @@ void BM_RuntimeHeap(benchmark::State& state) {
   }
   EngineOptions options{&time};
   options.reuse_heaps = warm;
-  if (with_runtime) options.runtime = *runtime;
+  if (with_runtime) options.runtime = runtime;
   // What one prepared heap holds (the memory each warm heap, or each evaluation in flight, costs).
   state.counters["heap_bytes"] = static_cast<double>(
-      (*WarmHeap::Create(time, {}, with_runtime ? &(*runtime)->core_js_bytecode : nullptr))
+      (*WarmHeap::Create(time, {}, with_runtime ? &runtime->core_js_bytecode : nullptr))
           ->baseline_bytes());
   EvaluateRepeatedly(state, options, *compiled.script);
 }
@@ -122,17 +127,13 @@ BENCHMARK(BM_RuntimeHeap)->Arg(0)->Arg(1)->Arg(2);
 // transpiler loaded beforehand; and, for comparison, an ES5 script's first sight, which also asks
 // the transpiler for its structure check.
 void BM_FirstSightCompile(benchmark::State& state) {
-  static const absl::StatusOr<std::shared_ptr<const ScriptRuntime>> runtime =
-      LoadScriptRuntime(DefaultScriptRuntimePaths());
-  if (!runtime.ok()) {
-    state.SkipWithError("the script runtime is not in the runfiles");
-    return;
-  }
+  const std::shared_ptr<const ScriptRuntime> runtime = RuntimeOrSkip(state);
+  if (runtime == nullptr) return;
   const bool typescript = state.range(0) == 1;
   state.SetLabel(typescript ? "typescript" : "es5");
   RealTimeSource time;
   TranspilerOptions transpiler_options;
-  transpiler_options.runtime = *runtime;
+  transpiler_options.runtime = runtime;
   transpiler_options.time_source = &time;
   std::unique_ptr<Transpiler> transpiler = NewTypeScriptTranspiler(transpiler_options);
   if (!transpiler->Load().ok()) {

@@ -166,27 +166,38 @@ absl::Status ReadQuota(const YAML::Node& node, const std::string& path, QuotaLim
                      {});
 }
 
+// Reads a mapping whose keys are names the config chooses (tenants, callers): `read_entry` reads
+// each value, at path `path`.<name>. `what` says what the mapping holds, for the error.
+absl::Status ReadNamedEntries(
+    const YAML::Node& node, const std::string& path, const char* what,
+    const std::function<absl::Status(const std::string& name, const YAML::Node& value,
+                                     const std::string& value_path)>& read_entry) {
+  if (!node.IsDefined() || node.IsNull()) return absl::OkStatus();
+  if (!node.IsMap()) {
+    return absl::InvalidArgumentError(absl::StrCat(Where(node, path), ": expected ", what));
+  }
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
+    absl::Status status = read_entry(name, it->second, absl::StrCat(path, ".", name));
+    if (!status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadAuth(const YAML::Node& node, const std::string& path, AuthConfig* auth) {
   std::string identity = "none";
   absl::Status status = ReadMapping(
       node, path, {{"identity", &identity}, {"header", &auth->header}},
       {{"callers", [auth](const YAML::Node& n, const std::string& p) {
-          if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
-          if (!n.IsMap()) {
-            return absl::InvalidArgumentError(
-                absl::StrCat(Where(n, p), ": expected a mapping of caller identity to its rights"));
-          }
-          for (auto it = n.begin(); it != n.end(); ++it) {
-            const std::string caller = it->first.IsScalar() ? it->first.Scalar() : "";
-            CallerPolicy& policy = auth->callers[caller];
-            absl::Status read = ReadMapping(
-                it->second, absl::StrCat(p, ".", caller), {{"connectors", &policy.connectors}},
-                {{"quota", [&policy](const YAML::Node& q, const std::string& qp) {
-                   return ReadQuota(q, qp, &policy.quota);
-                 }}});
-            if (!read.ok()) return read;
-          }
-          return absl::OkStatus();
+          return ReadNamedEntries(
+              n, p, "a mapping of caller identity to its rights",
+              [auth](const std::string& caller, const YAML::Node& value, const std::string& at) {
+                CallerPolicy& policy = auth->callers[caller];
+                return ReadMapping(value, at, {{"connectors", &policy.connectors}},
+                                   {{"quota", [&policy](const YAML::Node& q, const std::string& qp) {
+                                      return ReadQuota(q, qp, &policy.quota);
+                                    }}});
+              });
         }}});
   if (!status.ok()) return status;
   const std::pair<const char*, IdentitySource> sources[] = {
@@ -288,18 +299,12 @@ absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
                   return ReadQuota(n, p, &config->quotas.defaults);
                 }},
                {"tenants", [config](const YAML::Node& n, const std::string& p) {
-                  if (!n.IsDefined() || n.IsNull()) return absl::OkStatus();
-                  if (!n.IsMap()) {
-                    return absl::InvalidArgumentError(
-                        absl::StrCat(Where(n, p), ": expected a mapping of tenant to quota"));
-                  }
-                  for (auto it = n.begin(); it != n.end(); ++it) {
-                    const std::string tenant = it->first.IsScalar() ? it->first.Scalar() : "";
-                    absl::Status status = ReadQuota(it->second, absl::StrCat(p, ".", tenant),
-                                                    &config->quotas.tenants[tenant]);
-                    if (!status.ok()) return status;
-                  }
-                  return absl::OkStatus();
+                  return ReadNamedEntries(
+                      n, p, "a mapping of tenant to quota",
+                      [config](const std::string& tenant, const YAML::Node& value,
+                               const std::string& at) {
+                        return ReadQuota(value, at, &config->quotas.tenants[tenant]);
+                      });
                 }}});
         }},
        {"auth", [config](const YAML::Node& node, const std::string& path) {
