@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -44,20 +45,27 @@ ScriptRuntimePaths DefaultScriptRuntimePaths() {
   char self[4096];
   const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
   const std::string exe(self, length > 0 ? length : 0);
-  // Bazel's runfiles next to the binary, else an installed layout: <prefix>/bin/evaluate_server
-  // with the files under <prefix>/share/evaluatecode/ (as the container image has them).
+  // Bazel's runfiles: those of whoever started us (a test's tree holds the binary's data too), then
+  // the binary's own tree (Bazel may not have built it yet when a test starts the binary); else an
+  // installed layout: <prefix>/bin/evaluate_server with the files under
+  // <prefix>/share/evaluatecode/ (as the container image has them).
+  const char* runfiles_dir = std::getenv("RUNFILES_DIR");
+  const char* test_srcdir = std::getenv("TEST_SRCDIR");
   const std::string candidates[] = {
+      runfiles_dir != nullptr ? absl::StrCat(runfiles_dir, "/npm/") : "",
+      test_srcdir != nullptr ? absl::StrCat(test_srcdir, "/npm/") : "",
       absl::StrCat(exe, ".runfiles/npm/"),
       absl::StrCat(exe.substr(0, exe.rfind('/')), "/../share/evaluatecode/"),
   };
   for (const std::string& root : candidates) {
+    if (root.empty()) continue;
     ScriptRuntimePaths paths{root + "core-js-bundle/minified.js",
                              root + "typescript/lib/typescript.js"};
     if (access(paths.core_js.c_str(), R_OK) == 0 && access(paths.typescript.c_str(), R_OK) == 0) {
       return paths;
     }
   }
-  return {candidates[0] + "core-js-bundle/minified.js", candidates[0] + "typescript/lib/typescript.js"};
+  return {candidates[2] + "core-js-bundle/minified.js", candidates[2] + "typescript/lib/typescript.js"};
 }
 
 absl::StatusOr<std::string> CompileProgramToBytecode(const std::string& source, const char* name) {

@@ -273,6 +273,8 @@ Server::~Server() { Shutdown(); }
 void Server::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  // A Start that failed half-way has nothing listening to drain; members clean up on their own.
+  if (grpc_server_ == nullptr || service_ == nullptr) return;
   const absl::Time grace_deadline = time_source_.Now() + config_.drain_grace;
   LogEvent(*logger_, spdlog::level::info,
            {{"type", "draining"}, {"grace_ms", absl::ToInt64Milliseconds(config_.drain_grace)}});
