@@ -45,7 +45,8 @@ bool EvaluatorPool::TrySubmit(std::function<void()> work, absl::Time deadline,
   if (stopping_ || static_cast<int>(queue_.size()) >= options_.queue_capacity) return false;
   if (expired == nullptr) deadline = absl::InfiniteFuture();
   queue_.push_back({std::move(work), deadline, std::move(expired)});
-  if (deadline != absl::InfiniteFuture()) timer_should_look_ = true;
+  // The timer needs waking only for a deadline before the one it sleeps until.
+  if (deadline < timer_sleeps_until_) timer_should_look_ = true;
   return true;
 }
 
@@ -68,6 +69,7 @@ void EvaluatorPool::ExpireOverdueWork() {
       }
       if (overdue.empty()) {
         timer_should_look_ = false;
+        timer_sleeps_until_ = next;
         mu_.AwaitWithDeadline(
             absl::Condition(
                 +[](EvaluatorPool* pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool->mu_) {

@@ -59,8 +59,9 @@ class EvaluatorPool {
   std::thread timer_;
   mutable absl::Mutex mu_;
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
-  // Set when work with a deadline is queued, so that the timer looks at it.
+  // Set when work is queued with a deadline before timer_sleeps_until_, so that the timer looks.
   bool timer_should_look_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time timer_sleeps_until_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 
