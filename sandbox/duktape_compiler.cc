@@ -30,6 +30,9 @@ constexpr const char* kRuntimeNames[] = {
 
 struct CompileCall {
   const std::string* wrapped_source;
+  // The same text in parentheses: as a program it must be exactly one expression. Built before
+  // the safe call, which unwinds by longjmp past any C++ object made inside it.
+  const std::string* parenthesized_source;
   // Out: the line where the wrapped source stops being one function expression (0: it does not).
   int closed_early_at_line = 0;
 };
@@ -44,10 +47,9 @@ duk_ret_t CompileAndDump(duk_context* ctx, void* udata) {
   // Function mode stops at the end of the first function and ignores what follows, so a body that
   // closes the wrapper early (`…}\nmore();\nfunction f() {`) would lose its tail silently. In
   // parentheses, as a program, the same text must be exactly one expression.
-  const std::string parenthesized = absl::StrCat("(", *call->wrapped_source, "\n)");
   duk_push_string(ctx, kScriptFileName);
-  if (duk_pcompile_lstring_filename(ctx, DUK_COMPILE_STRICT, parenthesized.data(),
-                                    parenthesized.size()) != 0) {
+  if (duk_pcompile_lstring_filename(ctx, DUK_COMPILE_STRICT, call->parenthesized_source->data(),
+                                    call->parenthesized_source->size()) != 0) {
     call->closed_early_at_line = std::max(1, ReadThrownError(ctx).line);
   }
   duk_pop(ctx);
@@ -122,7 +124,8 @@ class DuktapeCompiler final : public Compiler {
         DuktapeHeap::Create(options_.memory_bytes, time_source_);
     if (!heap.ok()) return heap.status();
     duk_context* ctx = (*heap)->context();
-    CompileCall call{&wrapped};
+    const std::string parenthesized = absl::StrCat("(", wrapped, "\n)");
+    CompileCall call{&wrapped, &parenthesized};
     (*heap)->Arm(time_source_.Now() + options_.timeout, nullptr);
     const duk_int_t status = duk_safe_call(ctx, CompileAndDump, &call, 0, 1);
     (*heap)->Disarm();
