@@ -175,13 +175,14 @@ TEST_F(WorkerSandboxTest, CodeThatKeepsKillingWorkersIsQuarantined) {
 }
 
 TEST_F(WorkerSandboxTest, AWorkerStarvedOfCpuIsReplacedWithoutBlamingItsCode) {
-  // About 100 ms of work, given 150 ms; the workers are frozen (SIGSTOP) 30 ms in, as a machine
-  // too loaded to schedule them would: each evaluation overruns and its worker is replaced, but
-  // the code burned no CPU past its deadline and must not be quarantined (quarantine_after = 2).
-  const std::string work = "var x = 0; for (var i = 0; i < 1.5e6; i++) x += i; return x > 0;";
+  // About a second of work, given 150 ms (it cannot finish first); the workers are frozen
+  // (SIGSTOP) 10 ms in, as a machine too loaded to schedule them would: each evaluation overruns
+  // and its worker is replaced, but the code burned no CPU past its deadline and must not be
+  // quarantined (quarantine_after = 2).
+  const std::string work = "var x = 0; for (var i = 0; i < 1.5e7; i++) x += i; return x > 0;";
   for (int i = 0; i < 2; ++i) {
     std::thread freezer([] {
-      absl::SleepFor(absl::Milliseconds(30));
+      absl::SleepFor(absl::Milliseconds(10));
       for (pid_t pid : WorkerPids()) kill(pid, SIGSTOP);
     });
     SandboxResult result = Run(work, absl::Milliseconds(150));
@@ -190,7 +191,7 @@ TEST_F(WorkerSandboxTest, AWorkerStarvedOfCpuIsReplacedWithoutBlamingItsCode) {
     EXPECT_EQ(result.evaluation.error->kind, ScriptError::Kind::kTimeout);
   }
   for (pid_t pid : WorkerPids()) kill(pid, SIGCONT);
-  SandboxResult again = Run(work);
+  SandboxResult again = Run(work, absl::Seconds(10));
   ASSERT_FALSE(again.evaluation.error.has_value()) << again.evaluation.error->message;
   EXPECT_EQ(sandbox_->stats().kills, 2);
 }
