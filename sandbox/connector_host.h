@@ -20,10 +20,14 @@ struct ConnectorCallOutcome {
   int http_status = 0;
   // The parsed JSON body.
   google::protobuf::Value body;
+  // Set instead of an answer when the host will answer later: the evaluation stops here (nothing
+  // of it counts) and is run again from the top with this call answered. Its clock and random seed
+  // are fixed, so the run repeats the same calls.
+  bool suspend = false;
 };
 
 // Serves the connector calls of one evaluation. Called on the thread running the script, which
-// waits for the answer. Thread-compatible.
+// waits for the answer (or is told to suspend). Thread-compatible.
 class ConnectorHost {
  public:
   virtual ~ConnectorHost() = default;

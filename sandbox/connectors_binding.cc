@@ -78,6 +78,12 @@ duk_ret_t CallConnector(duk_context* ctx) {
     scratch->outcome =
         host->Call(scratch->connector, scratch->operation, scratch->params.struct_value());
   }
+  if (scratch->outcome.suspend) {
+    // The throw ends the call at once; the interrupt hook (DuktapeHeap::Arm) then stops whatever
+    // a catch or finally block tries next.
+    scratch->suspended = true;
+    return duk_error(ctx, DUK_ERR_ERROR, "the evaluation is suspended until its connector answers");
+  }
   if (!scratch->outcome.error_reason.empty()) return ThrowConnectorError(ctx, scratch->outcome);
 
   duk_push_object(ctx);

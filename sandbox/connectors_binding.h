@@ -24,6 +24,8 @@ struct ConnectorCallScratch {
   google::protobuf::Value params;
   ConnectorCallOutcome outcome;
   ValueBridge bridge;
+  // Raised when the host asked to suspend; the heap's interrupt hook then stops the script.
+  bool suspended = false;
 };
 
 // Largest params object a script may pass, as JSON.

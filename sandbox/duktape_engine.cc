@@ -54,8 +54,12 @@ duk_ret_t RunScript(duk_context* ctx, void* udata) {
   return 0;
 }
 
+// Detaches the evaluation from the heap; after a success the job queues are empty already, after
+// a suspension they may hold the stopped script's jobs.
 duk_ret_t Unbind(duk_context* ctx, void* udata) {
-  static_cast<WarmHeap*>(udata)->Bind(nullptr, nullptr, nullptr);
+  auto* heap = static_cast<WarmHeap*>(udata);
+  heap->DropJobs();
+  heap->Bind(nullptr, nullptr, nullptr);
   return 0;
 }
 
@@ -90,9 +94,12 @@ class DuktapeEngine final : public Engine {
     raw.set_memory_cap(request.limits.memory_bytes);
     raw.ResetCounters();
     raw.SetWorld(request.clock, request.random_seed);
-    raw.Arm(request.deadline, request.cancellation);
+    raw.Arm(request.deadline, request.cancellation, &connector_scratch.suspended);
     const duk_int_t status = duk_safe_call(ctx, RunScript, &run, 0, 1);
-    if (status != DUK_EXEC_SUCCESS) {
+    if (connector_scratch.suspended) {
+      // Whatever the script did after the call (caught the error, returned) does not count.
+      out.suspended = true;
+    } else if (status != DUK_EXEC_SUCCESS) {
       out.error = DescribeFailure(raw, script);
     } else if (run.unsettled) {
       out.error = ScriptError{ScriptError::Kind::kUnsettledPromise,
@@ -107,8 +114,9 @@ class DuktapeEngine final : public Engine {
     const bool unbound = duk_safe_call(ctx, Unbind, &warm, 0, 1) == DUK_EXEC_SUCCESS;
     duk_pop(ctx);
 
-    if (out.error.has_value()) out.result.Clear();
-    out.logs = console.TakeEntries();
+    if (out.error.has_value() || out.suspended) out.result.Clear();
+    // A suspended run is run again from the top, which logs everything again.
+    if (!out.suspended) out.logs = console.TakeEntries();
     out.peak_heap_bytes = raw.peak_bytes();
     if (options_.reuse_heaps && unbound && !out.error.has_value()) {
       warm.FinishUse(options_.gc_threshold_bytes);
@@ -128,6 +136,7 @@ class DuktapeEngine final : public Engine {
       case DuktapeHeap::StopCause::kCancelled:
         return ScriptError{ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
       case DuktapeHeap::StopCause::kNone:
+      case DuktapeHeap::StopCause::kSuspended:  // not a failure; Evaluate checks for it first
         break;
     }
     if (heap.memory_limit_hit()) {

@@ -94,9 +94,10 @@ DuktapeHeap::~DuktapeHeap() {
   if (context_ != nullptr) duk_destroy_heap(context_);
 }
 
-void DuktapeHeap::Arm(absl::Time deadline, const Cancellation* cancellation) {
+void DuktapeHeap::Arm(absl::Time deadline, const Cancellation* cancellation, const bool* suspend) {
   state_.deadline = deadline;
   state_.cancellation = cancellation;
+  state_.suspend = suspend;
   state_.stop_cause = StopCause::kNone;
   state_.armed = true;
 }
@@ -104,6 +105,7 @@ void DuktapeHeap::Arm(absl::Time deadline, const Cancellation* cancellation) {
 void DuktapeHeap::Disarm() {
   state_.armed = false;
   state_.cancellation = nullptr;
+  state_.suspend = nullptr;
 }
 
 }  // namespace evaluatecode::sandbox
@@ -114,6 +116,11 @@ extern "C" duk_bool_t evaluatecode_exec_timeout_check(void* udata) {
   auto* state = static_cast<DuktapeHeap::State*>(udata);
   if (state == nullptr || !state->armed) return 0;
   if (state->stop_cause != DuktapeHeap::StopCause::kNone) return 1;
+  // A suspension is no failure: it wins over a deadline that passes at the same moment.
+  if (state->suspend != nullptr && *state->suspend) {
+    state->stop_cause = DuktapeHeap::StopCause::kSuspended;
+    return 1;
+  }
   // The deadline is checked first: a caller whose deadline passes is also cancelled by gRPC, and
   // the deadline is the truer account of why the script stopped.
   if (state->time_source->Now() >= state->deadline) {

@@ -22,7 +22,7 @@ namespace evaluatecode::sandbox {
 class DuktapeHeap {
  public:
   // Why the interrupt hook stopped the running code, if it did.
-  enum class StopCause { kNone, kDeadline, kCancelled };
+  enum class StopCause { kNone, kDeadline, kCancelled, kSuspended };
 
   // Creates a heap whose allocations never exceed `memory_cap_bytes` in total (Duktape's own
   // built-ins count against it). kResourceExhausted when the cap cannot hold even a fresh heap.
@@ -36,9 +36,9 @@ class DuktapeHeap {
   duk_context* context() const { return context_; }
 
   // From now on, running bytecode is stopped once `deadline` passes or `cancellation` (may be null;
-  // not owned) is raised. Once the hook has fired it keeps firing until Disarm(), so try/catch/finally
-  // in the script cannot swallow it.
-  void Arm(absl::Time deadline, const Cancellation* cancellation);
+  // not owned) is raised, or `suspend` (may be null; not owned) becomes true. Once the hook has
+  // fired it keeps firing until Disarm(), so try/catch/finally in the script cannot swallow it.
+  void Arm(absl::Time deadline, const Cancellation* cancellation, const bool* suspend = nullptr);
   void Disarm();
 
   // What the script observes of the world in the next evaluation: the time Date.now() and new
@@ -72,6 +72,7 @@ class DuktapeHeap {
     bool armed = false;
     absl::Time deadline = absl::InfiniteFuture();
     const Cancellation* cancellation = nullptr;
+    const bool* suspend = nullptr;
     StopCause stop_cause = StopCause::kNone;
     const TimeSource* time_source = nullptr;
     absl::Time clock = absl::InfiniteFuture();

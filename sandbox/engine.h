@@ -64,6 +64,7 @@ struct ScriptError {
     kQuarantined,    // refused: this code crashed workers repeatedly
     kConnectorError,  // a connector call failed and the script did not catch it
     kUnsettledPromise,  // the script's promise was still pending with nothing left to run
+    kNoWorker,  // no sandbox worker became free before the deadline: the server is overloaded
   };
   Kind kind = Kind::kRuntimeError;
   std::string message;
@@ -85,6 +86,9 @@ struct EvaluationResult {
   size_t peak_heap_bytes = 0;
   // True when the evaluation ran in a heap an earlier evaluation had used.
   bool reused_heap = false;
+  // True when the script stopped at a connector call its host answered with `suspend`: this run
+  // counts for nothing (no result, error or logs) and the evaluation is to be run again.
+  bool suspended = false;
 };
 
 // Runs compiled scripts. Evaluate never parses or transpiles. Implementations are thread-safe.

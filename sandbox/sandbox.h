@@ -28,7 +28,9 @@ struct SandboxRequest {
   // Serves the script's connector calls (in this process, even when the script runs in a worker);
   // null: every call fails CONNECTOR_NOT_ALLOWED. Not owned.
   ConnectorHost* connector_host = nullptr;
-  // What the script sees of time and randomness (see EvaluationRequest).
+  // What the script sees of time and randomness (see EvaluationRequest). In a worker, an evaluation
+  // is run again from the top after each connector call (WorkerSandbox): with the real clock, a
+  // run may take another path than the one before it, and its calls are then made anew.
   absl::Time clock = absl::InfiniteFuture();
   uint64_t random_seed = 0;
 };

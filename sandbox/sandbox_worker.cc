@@ -8,6 +8,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cancellation.h"
+#include "sandbox/answered_connector_host.h"
 #include "sandbox/framed_channel.h"
 #include "sandbox/worker_lockdown.h"
 #include "sandbox/worker_messages.h"
@@ -20,10 +21,6 @@ class Inbox {
  public:
   void Push(ipc::ToWorker request) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
-    if (request.has_connector_reply()) {
-      if (request.id() == running_id_) connector_reply_ = std::move(request);
-      return;
-    }
     if (request.has_cancel()) {
       if (running_cancellation_ != nullptr && request.id() == running_id_) {
         running_cancellation_->Cancel(CancellationCause::kCallerCancelled);
@@ -52,21 +49,6 @@ class Inbox {
     running_cancellation_ = cancellation;
     return true;
   }
-  // Waits for the supervisor's answer to the running request's connector call; false when the
-  // channel closed first.
-  bool TakeConnectorReply(ipc::ConnectorReply* reply) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](Inbox* inbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(inbox->mu_) {
-          return inbox->closed_ || inbox->connector_reply_.has_value();
-        },
-        this));
-    if (!connector_reply_.has_value()) return false;
-    *reply = std::move(*connector_reply_->mutable_connector_reply());
-    connector_reply_.reset();
-    return true;
-  }
-
   // The request Next() returned is answered: its cancellation is about to go away.
   void Done() ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
@@ -80,46 +62,24 @@ class Inbox {
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t running_id_ ABSL_GUARDED_BY(mu_) = 0;
   Cancellation* running_cancellation_ ABSL_GUARDED_BY(mu_) = nullptr;
-  std::optional<ipc::ToWorker> connector_reply_ ABSL_GUARDED_BY(mu_);
-};
-
-// Connector calls of the running evaluation, forwarded to the supervisor over the channel.
-class ChannelConnectorHost final : public ConnectorHost {
- public:
-  ChannelConnectorHost(int fd, uint64_t id, Inbox& inbox) : fd_(fd), id_(id), inbox_(inbox) {}
-
-  // ConnectorHost
-  ConnectorCallOutcome Call(const std::string& connector, const std::string& operation,
-                            const google::protobuf::Struct& params) override {
-    ipc::FromWorker call;
-    call.set_id(id_);
-    call.mutable_connector_call()->set_connector(connector);
-    call.mutable_connector_call()->set_operation(operation);
-    *call.mutable_connector_call()->mutable_params() = params;
-    ipc::ConnectorReply reply;
-    if (!WriteFrame(fd_, call).ok() || !inbox_.TakeConnectorReply(&reply)) {
-      return ConnectorCallOutcome{"CONNECTOR_UNAVAILABLE", "the sandbox supervisor went away"};
-    }
-    return ConnectorCallOutcome{reply.error_reason(), reply.message(), reply.http_status(),
-                                std::move(*reply.mutable_body())};
-  }
-
- private:
-  const int fd_;
-  const uint64_t id_;
-  Inbox& inbox_;
 };
 
 ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,
-                      const Cancellation& cancellation, ConnectorHost& connector_host) {
+                      const Cancellation& cancellation) {
   if (request.has_compile()) {
     return ToReply(request.id(), sandbox.Compile(request.compile().source()));
   }
   google::protobuf::Struct input;
   SandboxRequest evaluate = FromMessage(request.evaluate(), &input);
+  AnsweredConnectorHost connector_host(request.evaluate());
   evaluate.cancellation = &cancellation;
   evaluate.connector_host = &connector_host;
-  return ToReply(request.id(), sandbox.Evaluate(evaluate));
+  const absl::StatusOr<SandboxResult> result = sandbox.Evaluate(evaluate);
+  ipc::FromWorker reply = ToReply(request.id(), result);
+  if (result.ok() && result->evaluation.suspended && connector_host.pending().has_value()) {
+    *reply.mutable_connector_call() = *connector_host.pending();
+  }
+  return reply;
 }
 
 }  // namespace
@@ -151,8 +111,7 @@ int RunSandboxWorker(const SandboxWorkerOptions& options) {
     Cancellation cancellation;
     ipc::ToWorker request;
     if (!inbox.Next(&request, &cancellation)) break;
-    ChannelConnectorHost connector_host(options.fd, request.id(), inbox);
-    ipc::FromWorker reply = Serve(**sandbox, request, cancellation, connector_host);
+    ipc::FromWorker reply = Serve(**sandbox, request, cancellation);
     inbox.Done();
     if (!WriteFrame(options.fd, reply).ok()) break;
   }

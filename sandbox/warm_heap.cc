@@ -30,8 +30,9 @@ constexpr char kSettledValueKey[] = "\xff" "settledValue";
 // setTimeout for its unhandled-rejection check). Timers do not wait: once no microtask is left, the
 // timer with the smallest delay (then the oldest) runs, so code that awaits a delay completes in
 // order within the evaluation's own deadline. The queues are private to the closure and always
-// empty between evaluations (drained; a heap where a job threw is discarded). Returns the drain
-// function, kept in the hidden stash.
+// empty between evaluations (drained, or dropped after a suspension; a heap where a job threw is
+// discarded). Returns the drain function (called with true, it drops the queues instead), kept in
+// the hidden stash.
 constexpr char kJobQueueSource[] = R"js(
 (function (global) {
   var jobs = [], timers = [], nextTimer = 1;
@@ -57,7 +58,12 @@ constexpr char kJobQueueSource[] = R"js(
   define('clearTimeout', function clearTimeout(id) {
     timers = timers.filter(function (t) { return t.id !== id; });
   });
-  return function drainJobs() {
+  return function drainJobs(drop) {
+    if (drop) {
+      jobs = [];
+      timers = [];
+      return;
+    }
     for (;;) {
       while (jobs.length > 0) jobs.shift()();
       if (timers.length === 0) return;
@@ -260,12 +266,17 @@ void WarmHeap::PushScriptFunction(const CompiledScript& script, const std::strin
   duk_pop(ctx);
 }
 
-void WarmHeap::DrainJobs() {
+void WarmHeap::DrainJobs() { CallJobQueue(/*drop=*/false); }
+
+void WarmHeap::DropJobs() { CallJobQueue(/*drop=*/true); }
+
+void WarmHeap::CallJobQueue(bool drop) {
   if (!has_runtime_) return;
   duk_context* ctx = context();
   duk_push_global_stash(ctx);
   duk_get_prop_string(ctx, -1, kDrainJobsKey);
-  duk_call(ctx, 0);
+  duk_push_boolean(ctx, drop);
+  duk_call(ctx, 1);
   duk_pop_2(ctx);
 }
 

@@ -26,7 +26,10 @@ namespace evaluatecode::sandbox {
 // is garbage once the call returns. Loaded script functions are cached per heap, frozen too.
 //
 // A heap in which anything went wrong (a throw, timeout, memory cap, invalid result, cancellation)
-// must be discarded, never reused: its state is not trusted any more. Thread-compatible.
+// must be discarded, never reused: its state is not trusted any more. A suspension (the script
+// stopped at a connector call, EvaluationResult::suspended) is not such a failure: it stops the
+// script the way a thrown error does, all of which is garbage once the call returns, and the jobs
+// it left queued are dropped (DropJobs). Thread-compatible.
 class WarmHeap {
  public:
   // Creates and prepares a heap with a `connectors` object for `catalog` and, when
@@ -40,6 +43,8 @@ class WarmHeap {
 
   // Runs queued promise jobs until none is left. Call inside duk_safe_call; jobs may throw.
   void DrainJobs();
+  // Forgets queued promise jobs and timers without running them. Call inside duk_safe_call.
+  void DropJobs();
 
   // If the value on top of the stack is a thenable, waits for it by draining jobs and replaces it
   // with its value; a rejection is thrown; returns false (value left as is) when it stays pending.
@@ -67,6 +72,7 @@ class WarmHeap {
 
  private:
   explicit WarmHeap(std::unique_ptr<DuktapeHeap> heap) : heap_(std::move(heap)) {}
+  void CallJobQueue(bool drop);
 
   std::unique_ptr<DuktapeHeap> heap_;
   size_t baseline_bytes_ = 0;

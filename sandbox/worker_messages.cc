@@ -102,6 +102,7 @@ ipc::EvaluationResult ToMessage(const EvaluationResult& result) {
   message.set_engine_time_nanos(absl::ToInt64Nanoseconds(result.engine_time));
   message.set_peak_heap_bytes(result.peak_heap_bytes);
   message.set_reused_heap(result.reused_heap);
+  message.set_suspended(result.suspended);
   return message;
 }
 
@@ -124,6 +125,7 @@ EvaluationResult FromMessage(const ipc::EvaluationResult& message) {
   result.engine_time = absl::Nanoseconds(message.engine_time_nanos());
   result.peak_heap_bytes = message.peak_heap_bytes();
   result.reused_heap = message.reused_heap();
+  result.suspended = message.suspended();
   return result;
 }
 

@@ -111,25 +111,38 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     }
     ipc::ToWorker message;
     *message.mutable_evaluate() = ToMessage(request);
-    Outcome outcome = RoundTrip(std::move(message), request.deadline, request.cancellation,
-                                request.connector_host, result.compile.code_sha256);
-    if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
-    if (auto* error = std::get_if<ScriptError>(&outcome)) {
-      result.evaluation.error = std::move(*error);
-      return result;
+    // Each run goes to whichever worker is free and ends at the script's result or at a connector
+    // call no earlier run answered. This thread makes that call, the worker being free meanwhile
+    // for other evaluations, and runs the script again with one more answer.
+    absl::Duration engine_time;
+    for (;;) {
+      Outcome outcome = RoundTrip(message, request.deadline, request.cancellation,
+                                  result.compile.code_sha256);
+      if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
+      if (auto* error = std::get_if<ScriptError>(&outcome)) {
+        result.evaluation.error = std::move(*error);
+        return result;
+      }
+      ipc::FromWorker& reply = std::get<ipc::FromWorker>(outcome);
+      engine_time += absl::Nanoseconds(reply.evaluation().engine_time_nanos());
+      if (!reply.evaluation().suspended()) {
+        result.compile = FromMessage(reply.compile());
+        result.evaluation = FromMessage(reply.evaluation());
+        result.evaluation.engine_time = engine_time;
+        return result;
+      }
+      ipc::ConnectorExchange* answered = AnswerFor(message.mutable_evaluate(), reply.connector_call());
+      *answered->mutable_reply() =
+          AnswerConnectorCall(answered->call(), request.connector_host);
     }
-    const ipc::FromWorker& reply = std::get<ipc::FromWorker>(outcome);
-    result.compile = FromMessage(reply.compile());
-    result.evaluation = FromMessage(reply.evaluation());
-    return result;
   }
 
   absl::StatusOr<CompileOutcome> Compile(const std::string& source) override {
     ipc::ToWorker message;
     message.mutable_compile()->set_source(source);
     const std::string sha = Sha256Hex(source);
-    Outcome outcome = RoundTrip(std::move(message), time_source_.Now() + kCompileRoundTrip,
-                                nullptr, nullptr, sha);
+    Outcome outcome =
+        RoundTrip(std::move(message), time_source_.Now() + kCompileRoundTrip, nullptr, sha);
     if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
     if (auto* error = std::get_if<ScriptError>(&outcome)) {
       return absl::UnavailableError(absl::StrCat("compiling in a sandbox worker failed: ",
@@ -148,14 +161,14 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   using Outcome = std::variant<ipc::FromWorker, ScriptError, absl::Status>;
 
   Outcome RoundTrip(ipc::ToWorker request, absl::Time deadline, const Cancellation* cancellation,
-                    ConnectorHost* connector_host, const std::string& sha) {
+                    const std::string& sha) {
     for (;;) {
       std::variant<Worker*, ScriptError> acquired = Acquire(deadline, cancellation);
       if (auto* error = std::get_if<ScriptError>(&acquired)) return *error;
       Worker& worker = *std::get<Worker*>(acquired);
       const absl::Status sent = Send(worker, request);
       if (sent.ok()) {
-        Outcome outcome = Exchange(worker, request, deadline, cancellation, connector_host, sha);
+        Outcome outcome = Exchange(worker, request, deadline, cancellation, sha);
         Release(worker);
         return outcome;
       }
@@ -189,8 +202,7 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   // Waits for the answer to `request` (sent on `worker`, acquired by the caller) and replaces the
   // worker if it had to die.
   Outcome Exchange(Worker& worker, const ipc::ToWorker& request, absl::Time deadline,
-                   const Cancellation* cancellation, ConnectorHost* connector_host,
-                   const std::string& sha) {
+                   const Cancellation* cancellation, const std::string& sha) {
     const uint64_t id = request.id();
     absl::Time kill_at = deadline + options_.kill_grace;
     bool cancel_sent = false;
@@ -226,15 +238,6 @@ class WorkerSandboxImpl final : public WorkerSandbox {
                       absl::DataLossError(absl::StrCat("a reply for request ", reply.id(),
                                                        " while request ", id, " is in flight")));
       }
-      if (reply.has_connector_call()) {
-        // The call is bounded by the evaluation's deadline inside the connector layer.
-        if (absl::Status written = WriteFrame(
-                worker.fd, AnswerConnectorCall(id, reply.connector_call(), connector_host));
-            !written.ok()) {
-          return Broken(worker, sha, written);
-        }
-        continue;
-      }
       if (reply.failure_code() != 0) {
         return absl::Status(static_cast<absl::StatusCode>(reply.failure_code()),
                             absl::StrCat("sandbox worker: ", reply.failure_message()));
@@ -242,24 +245,41 @@ class WorkerSandboxImpl final : public WorkerSandbox {
       if (!reply.has_compile() || (request.has_evaluate() && !reply.has_evaluation())) {
         return Broken(worker, sha, absl::DataLossError("a final reply without a result"));
       }
+      if (reply.evaluation().suspended() != reply.has_connector_call() ||
+          reply.connector_call().index() >
+              static_cast<uint32_t>(request.evaluate().answered_size())) {
+        return Broken(worker, sha,
+                      absl::DataLossError("a suspended evaluation without its connector call"));
+      }
       return reply;
     }
   }
 
-  static ipc::ToWorker AnswerConnectorCall(uint64_t id, const ipc::ConnectorCall& call,
-                                           ConnectorHost* connector_host) {
+  // The place for the answer to `call` in the next run: after the answers the run used (a script
+  // that took another path drops the rest).
+  static ipc::ConnectorExchange* AnswerFor(ipc::EvaluateRequest* evaluate,
+                                           const ipc::ConnectorCall& call) {
+    auto* answered = evaluate->mutable_answered();
+    answered->DeleteSubrange(static_cast<int>(call.index()),
+                             answered->size() - static_cast<int>(call.index()));
+    ipc::ConnectorExchange* exchange = answered->Add();
+    *exchange->mutable_call() = call;
+    return exchange;
+  }
+
+  // Makes the call on this thread, bounded by the evaluation's deadline inside the connector layer.
+  static ipc::ConnectorReply AnswerConnectorCall(const ipc::ConnectorCall& call,
+                                                 ConnectorHost* connector_host) {
     ConnectorCallOutcome outcome =
         connector_host != nullptr
             ? connector_host->Call(call.connector(), call.operation(), call.params())
             : ConnectorCallOutcome{"CONNECTOR_NOT_ALLOWED", "this evaluation may not call connectors"};
-    ipc::ToWorker answer;
-    answer.set_id(id);
-    ipc::ConnectorReply* reply = answer.mutable_connector_reply();
-    reply->set_error_reason(outcome.error_reason);
-    reply->set_message(outcome.message);
-    reply->set_http_status(outcome.http_status);
-    *reply->mutable_body() = std::move(outcome.body);
-    return answer;
+    ipc::ConnectorReply reply;
+    reply.set_error_reason(outcome.error_reason);
+    reply.set_message(outcome.message);
+    reply.set_http_status(outcome.http_status);
+    *reply.mutable_body() = std::move(outcome.body);
+    return reply;
   }
 
   // The worker's CPU time so far; nullopt when the kernel cannot say (the process is gone).
@@ -321,8 +341,8 @@ class WorkerSandboxImpl final : public WorkerSandbox {
       }
       const absl::Time now = time_source_.Now();
       if (now >= deadline) {
-        return ScriptError{ScriptError::Kind::kTimeout,
-                           "the deadline passed while waiting for a sandbox worker"};
+        return ScriptError{ScriptError::Kind::kNoWorker,
+                           "the deadline passed while every sandbox worker was busy"};
       }
       mu_.AwaitWithTimeout(absl::Condition(
                                +[](std::vector<Worker>* workers) {

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -269,6 +270,69 @@ TEST_F(WorkerSandboxTest, ConcurrentEvaluationsEachGetTheirOwnAnswer) {
   }
   for (std::thread& caller : callers) caller.join();
   EXPECT_THAT(wrong, ::testing::Each(0));
+}
+
+// A vendor that answers every call after `latency` with {score: 0.25}, counting the calls.
+class SlowVendor final : public ConnectorHost {
+ public:
+  explicit SlowVendor(absl::Duration latency) : latency_(latency) {}
+  ConnectorCallOutcome Call(const std::string&, const std::string&,
+                            const google::protobuf::Struct&) override {
+    ++calls_;
+    absl::SleepFor(latency_);
+    ConnectorCallOutcome outcome;
+    outcome.http_status = 200;
+    (*outcome.body.mutable_struct_value()->mutable_fields())["score"].set_number_value(0.25);
+    return outcome;
+  }
+  int calls() const { return calls_; }
+
+ private:
+  const absl::Duration latency_;
+  std::atomic<int> calls_{0};
+};
+
+// The worker is free while the vendor takes its time: with one worker, an evaluation that needs no
+// vendor is answered meanwhile, and the waiting one ends with the vendor's answer, its console
+// output given once although the script ran twice.
+TEST_F(WorkerSandboxTest, AnEvaluationWaitingOnAVendorLeavesItsWorkerFree) {
+  WorkerSandboxOptions options = Options();
+  options.workers = 1;
+  options.worker_args.push_back("--sandbox_worker_connectors=vendor:=lookup");
+  sandbox_.reset();
+  ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+
+  SlowVendor vendor(absl::Seconds(1));
+  SandboxResult waiting;
+  std::thread caller([&] {
+    SandboxRequest request;
+    request.source =
+        "console.log('before');\n"
+        "var r = connectors.vendor.lookup({user: 'u1'});\n"
+        "console.log('after', r.status);\n"
+        "return r.body.score;\n";
+    request.deadline = time_.Now() + absl::Seconds(5);
+    request.connector_host = &vendor;
+    ASSERT_OK_AND_ASSIGN(waiting, sandbox_->Evaluate(request));
+  });
+  for (int i = 0; i < 200 && vendor.calls() == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_EQ(vendor.calls(), 1);
+
+  const absl::Time start = absl::Now();
+  SandboxResult quick = Run("return 'quick';");
+  const absl::Duration quick_took = absl::Now() - start;
+  caller.join();
+
+  ASSERT_FALSE(quick.evaluation.error.has_value()) << quick.evaluation.error->message;
+  EXPECT_EQ(quick.evaluation.result.string_value(), "quick");
+  EXPECT_LT(quick_took, absl::Milliseconds(700));  // not behind the vendor's second
+  ASSERT_FALSE(waiting.evaluation.error.has_value()) << waiting.evaluation.error->message;
+  EXPECT_EQ(waiting.evaluation.result.number_value(), 0.25);
+  ASSERT_EQ(waiting.evaluation.logs.size(), 2u);
+  EXPECT_EQ(waiting.evaluation.logs[0].message, "before");
+  EXPECT_EQ(waiting.evaluation.logs[1].message, "after 200");
+  EXPECT_EQ(vendor.calls(), 1);
+  EXPECT_EQ(sandbox_->stats().starts, 1);
 }
 
 TEST(WorkerLockdownTest, DeniesNetworkFilesExecAndProcesses) {

@@ -1,0 +1,33 @@
+#include "sandbox/answered_connector_host.h"
+
+#include "google/protobuf/util/message_differencer.h"
+
+namespace evaluatecode::sandbox {
+
+ConnectorCallOutcome AnsweredConnectorHost::Call(const std::string& connector,
+                                                 const std::string& operation,
+                                                 const google::protobuf::Struct& params) {
+  const int index = next_index_++;
+  if (!pending_.has_value() && index < request_.answered_size()) {
+    const ipc::ConnectorExchange& answered = request_.answered(index);
+    if (answered.call().connector() == connector && answered.call().operation() == operation &&
+        google::protobuf::util::MessageDifferencer::Equals(answered.call().params(), params)) {
+      const ipc::ConnectorReply& reply = answered.reply();
+      return ConnectorCallOutcome{reply.error_reason(), reply.message(), reply.http_status(),
+                                  reply.body()};
+    }
+  }
+  // Only the first unanswered call counts: the evaluation is being stopped there.
+  if (!pending_.has_value()) {
+    pending_.emplace();
+    pending_->set_connector(connector);
+    pending_->set_operation(operation);
+    *pending_->mutable_params() = params;
+    pending_->set_index(static_cast<uint32_t>(index));
+  }
+  ConnectorCallOutcome suspend;
+  suspend.suspend = true;
+  return suspend;
+}
+
+}  // namespace evaluatecode::sandbox
