@@ -244,6 +244,7 @@ absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
           return ReadMapping(
               node, path,
               {{"threads", &config->evaluator_threads},
+               {"workers", &config->evaluator_workers},
                {"queue_capacity", &config->queue_capacity},
                {"thread_stack_bytes", &config->evaluator_stack_bytes},
                {"compile_cache_entries", &config->compile_cache_entries},
@@ -361,6 +362,9 @@ absl::Status ValidateConfig(const ServerConfig& config) {
                                     config.max_code_bytes <= config.max_message_bytes,
        "must be from 1 to server.max_message_bytes"},
       {"evaluator.threads", config.evaluator_threads >= 1, "must be at least 1"},
+      {"evaluator.workers",
+       config.evaluator_workers >= 0 && config.evaluator_workers <= config.evaluator_threads,
+       "must be from 0 (automatic) to evaluator.threads"},
       {"evaluator.thread_stack_bytes", config.evaluator_stack_bytes >= (1 << 20),
        "must be at least 1048576 (Duktape needs 1 MiB of native stack)"},
       {"evaluator.compile_cache_entries", config.compile_cache_entries >= 1, "must be at least 1"},

@@ -54,13 +54,18 @@ struct ServerConfig {
   std::string health_listen_address;
 
   // evaluator:
-  int evaluator_threads = 2;                          // threads
+  // threads: evaluations in flight. A thread waiting on a vendor holds only its stack (the sandbox
+  // worker is free meanwhile), so I/O-bound traffic wants many more threads than cores.
+  int evaluator_threads = 2;
+  // workers: sandbox worker processes, the evaluations running at once (isolation "workers");
+  // 0 = as many as threads, but at most one per CPU.
+  int evaluator_workers = 0;
   int queue_capacity = 256;                           // queue_capacity: waiting evaluations
   size_t evaluator_stack_bytes = 4 << 20;             // thread_stack_bytes (at least 1 MiB)
   size_t compile_cache_entries = 1024;                // compile_cache_entries
   absl::Duration compile_timeout = absl::Seconds(2);  // compile_timeout_ms
   size_t compile_memory_bytes = 64 << 20;             // compile_memory_bytes
-  // isolation: "workers" runs scripts in supervised sandbox worker processes (one per thread);
+  // isolation: "workers" runs scripts in supervised sandbox worker processes (`workers` of them);
   // "in_process" runs them on the evaluator threads themselves (for development and the CLI).
   std::string isolation = "workers";
   // worker_binary: the executable started as a worker; empty = this server's own binary.

@@ -80,6 +80,11 @@ EvaluationError ToError(const sandbox::ScriptError& script_error, const CallCont
       return NewError(evaluate::v1::SANDBOX_CRASHED, script_error.message);
     case Kind::kQuarantined:
       return NewError(evaluate::v1::SCRIPT_QUARANTINED, script_error.message);
+    case Kind::kNoWorker:
+      // Not the script's fault: it may not even have started (or waits to run again after a
+      // connector call), as when it waits in the evaluator queue past its deadline.
+      return NewError(evaluate::v1::SERVER_OVERLOADED,
+                      absl::StrCat(script_error.message, "; retry with backoff"));
     case Kind::kCancelled:
       if (call.cancellation != nullptr &&
           call.cancellation->cause() == CancellationCause::kServerShutdown) {

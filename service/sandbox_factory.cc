@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -9,6 +11,17 @@
 #include "service/worker_mode.h"
 
 namespace evaluatecode::service {
+namespace {
+
+// evaluator.workers, with 0 resolved: one per thread, at most one per CPU.
+int WorkerCount(const ServerConfig& config) {
+  if (config.evaluator_workers > 0) return config.evaluator_workers;
+  const unsigned cpus = std::thread::hardware_concurrency();
+  return cpus == 0 ? config.evaluator_threads
+                   : std::min(config.evaluator_threads, static_cast<int>(cpus));
+}
+
+}  // namespace
 
 std::vector<sandbox::ConnectorCatalogEntry> CatalogOf(const connectors::ConnectorGateway& gateway) {
   std::vector<sandbox::ConnectorCatalogEntry> catalog;
@@ -66,7 +79,7 @@ absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
   options.worker_args = WorkerArguments(config, catalog, typescript_bytecode != nullptr);
   if (typescript_bytecode != nullptr) options.inherited_fd = typescript_bytecode->fd();
   options.retire_after_cpu = config.worker_cpu_limit * 0.9;
-  options.workers = config.evaluator_threads;
+  options.workers = WorkerCount(config);
   options.kill_grace = config.worker_kill_grace;
   options.time_source = &time_source;
   options.observer = observer;

@@ -79,6 +79,10 @@ TEST(ConfigTest, InconsistentSettingsAreNamed) {
                        HasSubstr("evaluator.thread_stack_bytes")));
   EXPECT_THAT(ParseConfig("evaluator: {threads: 0}\n"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("evaluator.threads")));
+  EXPECT_THAT(ParseConfig("evaluator: {threads: 2, workers: 3}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("evaluator.workers: must be from 0 (automatic) to "
+                                 "evaluator.threads")));
   EXPECT_THAT(ParseConfig("server: {max_message_bytes: 100000000}\n"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("server.max_message_bytes: must be from 1024 to 33554432")));
