@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -31,8 +32,11 @@ extern char** environ;
 namespace evaluatecode::sandbox {
 namespace {
 
-// How often a waiting caller looks at its cancellation and deadline.
+// How often a caller waiting on its worker looks at its cancellation and deadline.
 constexpr absl::Duration kPollSlice = absl::Milliseconds(10);
+// How often a caller waiting for a free worker looks at its cancellation (it is woken when handed
+// a worker and at its deadline): with a thousand such callers, a short slice would cost a core.
+constexpr absl::Duration kCancellationSlice = absl::Milliseconds(100);
 // The channel descriptor number a worker finds its end of the socket pair on.
 // Budget of a CompileCode round trip (the compile has its own, smaller budget inside the worker).
 constexpr absl::Duration kCompileRoundTrip = absl::Seconds(30);
@@ -52,6 +56,12 @@ bool AtEndOfStream(int fd) {
   char byte;
   return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
+
+// A caller waiting in Acquire for a free worker, until BecameFree hands it one.
+struct Waiter {
+  Worker* granted = nullptr;
+  absl::CondVar granted_cv;
+};
 
 // When a request went to a worker, and the worker's CPU time then.
 struct WorkUnderway {
@@ -141,8 +151,7 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     ipc::ToWorker message;
     message.mutable_compile()->set_source(source);
     const std::string sha = Sha256Hex(source);
-    Outcome outcome =
-        RoundTrip(std::move(message), time_source_.Now() + kCompileRoundTrip, nullptr, sha);
+    Outcome outcome = RoundTrip(message, time_source_.Now() + kCompileRoundTrip, nullptr, sha);
     if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
     if (auto* error = std::get_if<ScriptError>(&outcome)) {
       return absl::UnavailableError(absl::StrCat("compiling in a sandbox worker failed: ",
@@ -160,7 +169,8 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   // A reply, a failure the script caused (timeout, cancellation, crash), or our own failure.
   using Outcome = std::variant<ipc::FromWorker, ScriptError, absl::Status>;
 
-  Outcome RoundTrip(ipc::ToWorker request, absl::Time deadline, const Cancellation* cancellation,
+  // Sends `request` (given a new id each time it is sent) to a free worker and waits for the answer.
+  Outcome RoundTrip(ipc::ToWorker& request, absl::Time deadline, const Cancellation* cancellation,
                     const std::string& sha) {
     for (;;) {
       std::variant<Worker*, ScriptError> acquired = Acquire(deadline, cancellation);
@@ -326,34 +336,52 @@ class WorkerSandboxImpl final : public WorkerSandbox {
                                     "); it has been replaced")};
   }
 
+  // A free worker, marked kBusy for the caller; callers get workers in the order they asked.
   std::variant<Worker*, ScriptError> Acquire(absl::Time deadline,
                                              const Cancellation* cancellation) {
     absl::MutexLock lock(&mu_);
-    for (;;) {
+    if (waiters_.empty()) {
       for (Worker& worker : workers_) {
         if (worker.state == Worker::State::kIdle) {
           worker.state = Worker::State::kBusy;
           return &worker;
         }
       }
-      if (cancellation != nullptr && cancellation->IsCancelled()) {
-        return ScriptError{ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
-      }
-      const absl::Time now = time_source_.Now();
-      if (now >= deadline) {
-        return ScriptError{ScriptError::Kind::kNoWorker,
-                           "the deadline passed while every sandbox worker was busy"};
-      }
-      mu_.AwaitWithTimeout(absl::Condition(
-                               +[](std::vector<Worker>* workers) {
-                                 for (const Worker& w : *workers) {
-                                   if (w.state == Worker::State::kIdle) return true;
-                                 }
-                                 return false;
-                               },
-                               &workers_),
-                           std::min(kPollSlice, deadline - now));
     }
+    Waiter self;
+    waiters_.push_back(&self);
+    for (;;) {
+      if (self.granted != nullptr) return self.granted;
+      std::optional<ScriptError> error;
+      const absl::Time now = time_source_.Now();
+      if (cancellation != nullptr && cancellation->IsCancelled()) {
+        error = ScriptError{ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
+      } else if (now >= deadline) {
+        error = ScriptError{ScriptError::Kind::kNoWorker,
+                            "the deadline passed while every sandbox worker was busy"};
+      }
+      if (error.has_value()) {
+        waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &self));
+        return *std::move(error);
+      }
+      // Woken when handed a worker; the slice bounds how late a cancellation is seen.
+      self.granted_cv.WaitWithTimeout(&mu_, std::min(kCancellationSlice, deadline - now));
+    }
+  }
+
+  // `worker` is free: it goes to the longest-waiting caller, or becomes kIdle. Handing it over
+  // directly (not waking callers to race for it) keeps the order fair under overload, and wakes one
+  // thread, not a thousand.
+  void BecameFree(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (waiters_.empty()) {
+      worker.state = Worker::State::kIdle;
+      return;
+    }
+    Waiter* first = waiters_.front();
+    waiters_.pop_front();
+    worker.state = Worker::State::kBusy;
+    first->granted = &worker;
+    first->granted_cv.Signal();
   }
 
   // Returns a worker after use; one that had to die is left to the restarter.
@@ -368,7 +396,11 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     }
     absl::MutexLock lock(&mu_);
     if (retired) ++stats_.retirements;
-    worker.state = worker.pid < 0 ? Worker::State::kDead : Worker::State::kIdle;
+    if (worker.pid < 0) {
+      worker.state = Worker::State::kDead;
+    } else {
+      BecameFree(worker);
+    }
   }
 
   // The restarter thread: replaces dead workers off the request path, so the evaluation that
@@ -400,7 +432,11 @@ class WorkerSandboxImpl final : public WorkerSandbox {
       if (started.ok()) started = AwaitReady(*dead);
       absl::MutexLock lock(&mu_);
       // A worker that cannot start is retried; the failure shows in the starts count not moving.
-      dead->state = started.ok() ? Worker::State::kIdle : Worker::State::kDead;
+      if (started.ok()) {
+        BecameFree(*dead);
+      } else {
+        dead->state = Worker::State::kDead;
+      }
       if (!started.ok()) mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Seconds(1));
     }
   }
@@ -513,6 +549,7 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   // belong to whoever moved it out of kIdle or kDead (a caller, or the restarter).
   std::vector<Worker> workers_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<Waiter*> waiters_ ABSL_GUARDED_BY(mu_);
   std::thread restarter_;
   WorkerStats stats_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::deque<absl::Time>> failures_ ABSL_GUARDED_BY(mu_);

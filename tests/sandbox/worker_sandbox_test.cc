@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/cancellation.h"
 #include "common/time_source.h"
@@ -333,6 +334,33 @@ TEST_F(WorkerSandboxTest, AnEvaluationWaitingOnAVendorLeavesItsWorkerFree) {
   EXPECT_EQ(waiting.evaluation.logs[1].message, "after 200");
   EXPECT_EQ(vendor.calls(), 1);
   EXPECT_EQ(sandbox_->stats().starts, 1);
+}
+
+// Callers waiting for a worker get one in the order they asked: under overload, nobody waits
+// longer because others keep arriving.
+TEST_F(WorkerSandboxTest, CallersWaitingForAWorkerAreServedInTheOrderTheyAsked) {
+  WorkerSandboxOptions options = Options();
+  options.workers = 1;
+  sandbox_.reset();
+  ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+
+  std::thread busy([&] { Run("var end = Date.now() + 400; while (Date.now() < end) {}"); });
+  absl::SleepFor(absl::Milliseconds(100));
+  absl::Mutex mu;
+  std::vector<int> order;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 5; ++i) {
+    callers.emplace_back([&, i] {
+      // 30 ms each, so that the next one cannot finish before this caller has written it down.
+      Run(absl::StrCat("var end = Date.now() + 30; while (Date.now() < end) {} return ", i, ";"));
+      absl::MutexLock lock(&mu);
+      order.push_back(i);
+    });
+    absl::SleepFor(absl::Milliseconds(30));  // each asks after the one before is waiting
+  }
+  busy.join();
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_THAT(order, ::testing::ElementsAre(0, 1, 2, 3, 4));
 }
 
 TEST(WorkerLockdownTest, DeniesNetworkFilesExecAndProcesses) {
