@@ -239,6 +239,14 @@ absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
                                     {});
                }}});
         }},
+       {"http_client",
+        [config](const YAML::Node& node, const std::string& path) {
+          return ReadMapping(
+              node, path,
+              {{"max_host_connections", &config->http_max_host_connections},
+               {"max_total_connections", &config->http_max_total_connections}},
+              {});
+        }},
        {"evaluator",
         [config](const YAML::Node& node, const std::string& path) {
           return ReadMapping(
@@ -361,6 +369,11 @@ absl::Status ValidateConfig(const ServerConfig& config) {
       {"server.max_code_bytes", config.max_code_bytes >= 1 &&
                                     config.max_code_bytes <= config.max_message_bytes,
        "must be from 1 to server.max_message_bytes"},
+      {"http_client.max_host_connections", config.http_max_host_connections >= 1,
+       "must be at least 1"},
+      {"http_client.max_total_connections",
+       config.http_max_total_connections >= config.http_max_host_connections,
+       "must be at least http_client.max_host_connections"},
       {"evaluator.threads", config.evaluator_threads >= 1, "must be at least 1"},
       {"evaluator.workers",
        config.evaluator_workers >= 0 && config.evaluator_workers <= config.evaluator_threads,

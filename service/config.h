@@ -53,6 +53,12 @@ struct ServerConfig {
   // present a client certificate when the main port requires mTLS; empty = none.
   std::string health_listen_address;
 
+  // http_client: the one HTTP client every connector's calls go through. Calls past a cap wait
+  // inside it (their deadline running), so with a vendor of latency L one host serves at most
+  // max_host_connections / L calls per second.
+  int http_max_host_connections = 128;   // max_host_connections (per host:port)
+  int http_max_total_connections = 1024;  // max_total_connections
+
   // evaluator:
   // threads: evaluations in flight. A thread waiting on a vendor holds only its stack (the sandbox
   // worker is free meanwhile), so I/O-bound traffic wants many more threads than cores.

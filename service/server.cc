@@ -247,7 +247,8 @@ void Server::SetHealth(bool ready, bool alive) {
 
 absl::Status Server::StartConnectors() {
   absl::StatusOr<std::unique_ptr<connectors::HttpClient>> http_client =
-      connectors::NewCurlHttpClient({&time_source_});
+      connectors::NewCurlHttpClient({&time_source_, config_.http_max_host_connections,
+                                     config_.http_max_total_connections});
   if (!http_client.ok()) return http_client.status();
   http_client_ = *std::move(http_client);
   connector_types_ = connectors::NewBuiltinConnectorTypes();
