@@ -48,8 +48,8 @@ ABSL_FLAG(std::string, name, "", "Label of this run in the JSON output.");
 ABSL_FLAG(std::string, code_file, "", "Script sent as `code` (evaluate, compile).");
 ABSL_FLAG(std::string, input_file, "", "JSON object sent as `input` (evaluate).");
 ABSL_FLAG(std::string, vary_token, "__VARY__",
-          "Each occurrence in the code is replaced by a value unique to each call (a fresh hash "
-          "per call); code without the token is sent unchanged.");
+          "Each occurrence in the code or in an input string is replaced by a value unique to "
+          "each call (in the code: a fresh hash per call); without the token, sent unchanged.");
 ABSL_FLAG(std::vector<std::string>, connectors, {}, "EvaluateCodeRequest.connectors.");
 ABSL_FLAG(int, tenants, 1, "Calls cycle the `tenant` label over bench-0 .. bench-<N-1>.");
 ABSL_FLAG(int, timeout_ms, 0, "limits.timeout_ms (0: the server default).");
@@ -100,7 +100,8 @@ struct Workload {
   evaluate::v1::EvaluateCodeRequest evaluate;  // code without the vary token substituted
   evaluate::v1::CompileCodeRequest compile;
   evaluate::v1::EchoRequest echo;
-  bool varies = false;
+  bool varies = false;        // the code has the vary token
+  bool input_varies = false;  // an input string has it
   std::string vary_token;
   std::string vary_prefix;  // unique per run, so hashes never repeat across runs
   int tenants = 1;
@@ -126,9 +127,10 @@ Workload BuildWorkload() {
   if (w.rpc == "evaluate") {
     w.evaluate.set_code(code);
     if (!absl::GetFlag(FLAGS_input_file).empty()) {
-      const auto status = google::protobuf::util::JsonStringToMessage(
-          ReadFile(absl::GetFlag(FLAGS_input_file)), w.evaluate.mutable_input());
+      const std::string input = ReadFile(absl::GetFlag(FLAGS_input_file));
+      const auto status = google::protobuf::util::JsonStringToMessage(input, w.evaluate.mutable_input());
       if (!status.ok()) Fail(absl::StrCat("--input_file: ", status.ToString()));
+      w.input_varies = !w.vary_token.empty() && input.find(w.vary_token) != std::string::npos;
     }
     for (const std::string& c : absl::GetFlag(FLAGS_connectors)) w.evaluate.add_connectors(c);
     if (absl::GetFlag(FLAGS_timeout_ms) > 0) {
@@ -162,6 +164,21 @@ Workload BuildWorkload() {
 
 std::string Varied(const Workload& w, const std::string& code, uint64_t n) {
   return absl::StrReplaceAll(code, {{w.vary_token, absl::StrCat(w.vary_prefix, n)}});
+}
+
+// Substitutes the vary token in every string of `value`, at any depth.
+void VaryStrings(const Workload& w, uint64_t n, google::protobuf::Value* value) {
+  if (value->has_string_value()) {
+    value->set_string_value(Varied(w, value->string_value(), n));
+  } else if (value->has_struct_value()) {
+    for (auto& [key, field] : *value->mutable_struct_value()->mutable_fields()) {
+      VaryStrings(w, n, &field);
+    }
+  } else if (value->has_list_value()) {
+    for (google::protobuf::Value& item : *value->mutable_list_value()->mutable_values()) {
+      VaryStrings(w, n, &item);
+    }
+  }
 }
 
 // Empty when the response is right; otherwise what is wrong.
@@ -276,10 +293,15 @@ class Driver {
     EvaluateService::Stub& stub = *stubs_[n % stubs_.size()];
     if (workload_.rpc == "evaluate") {
       const evaluate::v1::EvaluateCodeRequest* request = &workload_.evaluate;
-      if (workload_.varies || workload_.tenants > 1) {
+      if (workload_.varies || workload_.input_varies || workload_.tenants > 1) {
         call->evaluate_request = workload_.evaluate;
         if (workload_.varies) {
           call->evaluate_request.set_code(Varied(workload_, workload_.evaluate.code(), n));
+        }
+        if (workload_.input_varies) {
+          for (auto& [key, field] : *call->evaluate_request.mutable_input()->mutable_fields()) {
+            VaryStrings(workload_, n, &field);
+          }
         }
         (*call->evaluate_request.mutable_labels())["tenant"] =
             absl::StrCat("bench-", n % workload_.tenants);
