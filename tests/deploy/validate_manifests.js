@@ -192,12 +192,20 @@ for (const r of ['cpu', 'memory']) {
   }
 }
 const threads = pick(evaluator.threads, CONFIG_DEFAULTS.threads);
-const worstCase = threads * pick(maxLimits.memory_bytes, CONFIG_DEFAULTS.max_memory_bytes) +
-  threads * pick(evaluator.compile_memory_bytes, CONFIG_DEFAULTS.compile_memory_bytes) +
-  pick(evaluator.queue_capacity, CONFIG_DEFAULTS.queue_capacity) *
+// Scripts run (and compile) in the workers, one at a time each: `workers` (0 = one per thread, at
+// most one per CPU) of them, or every thread with isolation in_process. Every request in flight or
+// queued holds up to max_message_bytes.
+const cpus = Math.max(1, Math.floor(quantity(limits.cpu) || 1));
+const running = pick(evaluator.isolation, 'workers') === 'in_process'
+  ? threads
+  : (pick(evaluator.workers, 0) || Math.min(threads, cpus));
+const worstCase = running * pick(maxLimits.memory_bytes, CONFIG_DEFAULTS.max_memory_bytes) +
+  running * pick(evaluator.compile_memory_bytes, CONFIG_DEFAULTS.compile_memory_bytes) +
+  (threads + pick(evaluator.queue_capacity, CONFIG_DEFAULTS.queue_capacity)) *
     pick(server.max_message_bytes, CONFIG_DEFAULTS.max_message_bytes) +
   PROCESS_BASELINE_BYTES;
-check('the memory limit covers threads x (max script heap + compile) + queued requests + the process',
+check('the memory limit covers workers x (max script heap + compile) + requests in flight or ' +
+  'queued + the process',
   quantity(limits.memory) >= worstCase,
   `limit ${limits.memory} < ${Math.ceil(worstCase / (1 << 20))}Mi the config allows`);
 
