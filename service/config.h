@@ -62,7 +62,7 @@ struct ServerConfig {
   // evaluator:
   // threads: evaluations in flight. A thread waiting on a vendor holds only its stack (the sandbox
   // worker is free meanwhile), so I/O-bound traffic wants many more threads than cores.
-  int evaluator_threads = 2;
+  int evaluator_threads = 64;
   // workers: sandbox worker processes, the evaluations running at once (isolation "workers");
   // 0 = as many as threads, but at most one per CPU.
   int evaluator_workers = 0;

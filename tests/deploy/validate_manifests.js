@@ -46,7 +46,7 @@ const CONFIG_DEFAULTS = {
   listen: '127.0.0.1:50051',
   max_message_bytes: 4 << 20,
   drain_grace_ms: 10000,
-  threads: 2,
+  threads: 64,
   queue_capacity: 256,
   compile_memory_bytes: 64 << 20,
   max_timeout_ms: 30000,
