@@ -125,6 +125,7 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     // call no earlier run answered. This thread makes that call, the worker being free meanwhile
     // for other evaluations, and runs the script again with one more answer.
     absl::Duration engine_time;
+    std::optional<CompileOutcome> first_compile;  // later runs find the code compiled already
     for (;;) {
       Outcome outcome = RoundTrip(message, request.deadline, request.cancellation,
                                   result.compile.code_sha256);
@@ -135,8 +136,9 @@ class WorkerSandboxImpl final : public WorkerSandbox {
       }
       ipc::FromWorker& reply = std::get<ipc::FromWorker>(outcome);
       engine_time += absl::Nanoseconds(reply.evaluation().engine_time_nanos());
+      if (!first_compile.has_value()) first_compile = FromMessage(reply.compile());
       if (!reply.evaluation().suspended()) {
-        result.compile = FromMessage(reply.compile());
+        result.compile = *std::move(first_compile);
         result.evaluation = FromMessage(reply.evaluation());
         result.evaluation.engine_time = engine_time;
         return result;
