@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <deque>
-#include <optional>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
