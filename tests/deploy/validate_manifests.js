@@ -55,6 +55,9 @@ const CONFIG_DEFAULTS = {
 // Memory of the server process itself beyond script heaps, compiles and queued requests (measured
 // RSS of an idle server is far below this).
 const PROCESS_BASELINE_BYTES = 128 << 20;
+// Each worker's TypeScript compiler heap: ≈ 23 MB of compiler, ≈ 45 MB of built-ins' declarations
+// once it has type checked, and at most 96 MiB of garbage before a full collection.
+const TYPESCRIPT_HEAP_BYTES = 192 << 20;
 
 const EXPECTED_KINDS = [
   'ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'PodDisruptionBudget',
@@ -200,11 +203,12 @@ const running = pick(evaluator.isolation, 'workers') === 'in_process'
   ? threads
   : (pick(evaluator.workers, 0) || Math.min(threads, cpus));
 const worstCase = running * pick(maxLimits.memory_bytes, CONFIG_DEFAULTS.max_memory_bytes) +
-  running * pick(evaluator.compile_memory_bytes, CONFIG_DEFAULTS.compile_memory_bytes) +
+  running * (pick(evaluator.compile_memory_bytes, CONFIG_DEFAULTS.compile_memory_bytes) +
+             TYPESCRIPT_HEAP_BYTES) +
   (threads + pick(evaluator.queue_capacity, CONFIG_DEFAULTS.queue_capacity)) *
     pick(server.max_message_bytes, CONFIG_DEFAULTS.max_message_bytes) +
   PROCESS_BASELINE_BYTES;
-check('the memory limit covers workers x (max script heap + compile) + requests in flight or ' +
+check('the memory limit covers workers x (max script heap + compile + TypeScript) + requests in flight or ' +
   'queued + the process',
   quantity(limits.memory) >= worstCase,
   `limit ${limits.memory} < ${Math.ceil(worstCase / (1 << 20))}Mi the config allows`);
