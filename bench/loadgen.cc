@@ -60,6 +60,7 @@ ABSL_FLAG(std::string, expect_outcome, "",
 ABSL_FLAG(std::string, expect_reasons_json, "",
           "JSON array of strings: the exact reasons every EvaluateCode response must carry.");
 ABSL_FLAG(std::string, expect_cache_hit, "any", "CompileCode: true | false | any.");
+ABSL_FLAG(bool, skip_type_check, false, "CompileCode: compile only, without the type check.");
 ABSL_FLAG(int, concurrency, 16, "Closed loop: calls kept in flight (ignored when --rate > 0).");
 ABSL_FLAG(double, rate, 0, "Open loop: calls started per second (0: closed loop).");
 ABSL_FLAG(int, max_in_flight, 4096,
@@ -139,6 +140,7 @@ Workload BuildWorkload() {
     (*w.evaluate.mutable_labels())["tenant"] = "bench-0";
   } else if (w.rpc == "compile") {
     w.compile.set_code(code);
+    w.compile.set_skip_type_check(absl::GetFlag(FLAGS_skip_type_check));
   } else {
     w.echo.set_payload(std::string(std::max(0, absl::GetFlag(FLAGS_payload_bytes)), 'e'));
   }
@@ -312,6 +314,7 @@ class Driver {
     } else if (workload_.rpc == "compile") {
       const evaluate::v1::CompileCodeRequest* request = &workload_.compile;
       if (workload_.varies) {
+        call->compile_request = workload_.compile;
         call->compile_request.set_code(Varied(workload_, workload_.compile.code(), n));
         request = &call->compile_request;
       }

@@ -41,10 +41,20 @@ class InProcessSandbox final : public Sandbox {
     return result;
   }
 
-  absl::StatusOr<CompileOutcome> Compile(const std::string& source) override {
+  absl::StatusOr<CompileOutcome> Compile(const std::string& source,
+                                         TypeCheck type_check) override {
     CompileOutcome outcome;
     absl::StatusOr<std::shared_ptr<const CompileResult>> compiled = CompileInto(source, &outcome);
     if (!compiled.ok()) return compiled.status();
+    // Only a source the transpiler lowered can be TypeScript; one that does not compile has its
+    // errors to fix first.
+    if (type_check == TypeCheck::kSkip || !(*compiled)->ok() ||
+        (*compiled)->script->original_lines.empty()) {
+      return outcome;
+    }
+    absl::StatusOr<std::vector<Diagnostic>> warnings = transpiler_->CheckTypes(source);
+    if (!warnings.ok()) return warnings.status();
+    outcome.diagnostics.insert(outcome.diagnostics.end(), warnings->begin(), warnings->end());
     return outcome;
   }
 
@@ -80,6 +90,7 @@ absl::StatusOr<std::unique_ptr<Sandbox>> NewInProcessSandbox(
     transpiler_options.runtime = options.engine.runtime;
     transpiler_options.time_source = options.engine.time_source;
     transpiler_options.timeout = options.compiler.timeout;
+    transpiler_options.declarations = options.script_api_declarations;
     transpiler = NewTypeScriptTranspiler(transpiler_options);
     if (options.preload_transpiler) {
       absl::Status loaded = transpiler->Load();

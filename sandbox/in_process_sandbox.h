@@ -2,6 +2,7 @@
 #define EVALUATECODE_SANDBOX_IN_PROCESS_SANDBOX_H_
 
 #include <memory>
+#include <string>
 
 #include "common/time_source.h"
 #include "sandbox/compiler.h"
@@ -18,10 +19,15 @@ struct InProcessSandboxOptions {
   size_t compile_cache_entries = 1024;
   // Load TypeScript's compiler now (about a second) instead of on the first compile.
   bool preload_transpiler = false;
+  // TypeScript declarations of the script API, which Compile's type check assumes
+  // (TranspilerOptions::declarations).
+  std::string script_api_declarations;
 };
 
 // Compiles through a ScriptCache and runs in this process's Duktape heaps: what a worker process
-// runs inside, and what the CLI and unit tests use directly. Thread-safe.
+// runs inside, and what the CLI and unit tests use directly. Compile (CompileCode) also checks the
+// types of a TypeScript source that compiled, as warnings; Evaluate never spends time on types.
+// Thread-safe.
 absl::StatusOr<std::unique_ptr<Sandbox>> NewInProcessSandbox(const InProcessSandboxOptions& options);
 
 }  // namespace evaluatecode::sandbox

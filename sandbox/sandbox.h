@@ -35,6 +35,9 @@ struct SandboxRequest {
   uint64_t random_seed = 0;
 };
 
+// Whether Sandbox::Compile also checks types.
+enum class TypeCheck { kRun, kSkip };
+
 // How a source compiled.
 struct CompileOutcome {
   std::string code_sha256;
@@ -63,7 +66,10 @@ class Sandbox {
  public:
   virtual ~Sandbox() = default;
   virtual absl::StatusOr<SandboxResult> Evaluate(const SandboxRequest& request) = 0;
-  virtual absl::StatusOr<CompileOutcome> Compile(const std::string& source) = 0;
+  // With TypeCheck::kRun, a TypeScript source that compiled is type checked too; type errors are
+  // warnings among the diagnostics (Transpiler::CheckTypes).
+  virtual absl::StatusOr<CompileOutcome> Compile(const std::string& source,
+                                                 TypeCheck type_check) = 0;
 };
 
 }  // namespace evaluatecode::sandbox

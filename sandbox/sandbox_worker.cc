@@ -66,7 +66,10 @@ class Inbox {
 ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,
                       const Cancellation& cancellation) {
   if (request.has_compile()) {
-    return ToReply(request.id(), sandbox.Compile(request.compile().source()));
+    return ToReply(request.id(),
+                   sandbox.Compile(request.compile().source(), request.compile().check_types()
+                                                                   ? TypeCheck::kRun
+                                                                   : TypeCheck::kSkip));
   }
   google::protobuf::Struct input;
   SandboxRequest evaluate = FromMessage(request.evaluate(), &input);

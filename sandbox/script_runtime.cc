@@ -4,10 +4,12 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "duktape.h"
 #include "sandbox/shared_bytecode.h"
@@ -23,6 +25,35 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::stringstream text;
   text << file.rdbuf();
   return text.str();
+}
+
+// The declarations of what core-js gives scripts: ES2020's built-ins, without the DOM (.full.).
+bool DeclaresScriptBuiltIns(const std::string& name) {
+  if (!absl::EndsWith(name, ".d.ts") || absl::StrContains(name, ".full.")) return false;
+  if (absl::StartsWith(name, "lib.es5.")) return true;
+  for (int year = 2015; year <= 2020; ++year) {
+    if (absl::StartsWith(name, absl::StrCat("lib.es", year, "."))) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> ReadTypeScriptLibs(
+    const std::string& typescript_js) {
+  const std::filesystem::path directory = std::filesystem::path(typescript_js).parent_path();
+  std::map<std::string, std::string> libs;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, error)) {
+    const std::string name = entry.path().filename().string();
+    if (!DeclaresScriptBuiltIns(name)) continue;
+    absl::StatusOr<std::string> text = ReadFile(entry.path().string());
+    if (!text.ok()) return text.status();
+    libs.emplace(name, *std::move(text));
+  }
+  if (libs.count("lib.es2020.d.ts") == 0) {
+    return absl::NotFoundError(absl::StrCat("cannot read ", (directory / "lib.es2020.d.ts").string(),
+                                            " (installed by tools/setup)"));
+  }
+  return libs;
 }
 
 struct CompileCall {
@@ -112,6 +143,9 @@ absl::StatusOr<std::shared_ptr<const ScriptRuntime>> LoadScriptRuntime(
                                                : ReadFile(paths.typescript);
   if (!typescript.ok()) return typescript.status();
   (shared ? runtime->typescript_bytecode : runtime->typescript) = *std::move(typescript);
+  absl::StatusOr<std::map<std::string, std::string>> libs = ReadTypeScriptLibs(paths.typescript);
+  if (!libs.ok()) return libs.status();
+  runtime->typescript_libs = *std::move(libs);
   return runtime;
 }
 

@@ -1,6 +1,7 @@
 #ifndef EVALUATECODE_SANDBOX_SCRIPT_RUNTIME_H_
 #define EVALUATECODE_SANDBOX_SCRIPT_RUNTIME_H_
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -21,6 +22,9 @@ struct ScriptRuntime {
   // the supervisor compiled once for its workers (ScriptRuntimePaths::typescript_bytecode).
   std::string typescript;
   std::string typescript_bytecode;
+  // TypeScript's declarations of the built-ins scripts have (ES2020, no DOM): file name → text,
+  // lib.es5.d.ts and lib.es2015*…lib.es2020*.d.ts, for type checks.
+  std::map<std::string, std::string> typescript_libs;
 };
 
 // Where the files are: in the running binary's Bazel runfiles (the @npm repository), or under
@@ -33,8 +37,9 @@ struct ScriptRuntimePaths {
 };
 ScriptRuntimePaths DefaultScriptRuntimePaths();
 
-// Reads both files and compiles core-js. kNotFound naming the missing file (run tools/setup, or
-// set the config keys); kInvalidArgument when core-js does not compile.
+// Reads both files, and the library declarations beside typescript.js, and compiles core-js.
+// kNotFound naming the missing file (run tools/setup, or set the config keys); kInvalidArgument
+// when core-js does not compile.
 absl::StatusOr<std::shared_ptr<const ScriptRuntime>> LoadScriptRuntime(
     const ScriptRuntimePaths& paths);
 

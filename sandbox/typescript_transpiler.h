@@ -27,8 +27,8 @@ struct TranspileOutput {
 
 // Lowers modern JavaScript and TypeScript (ES2015–2022 syntax, type annotations, interfaces,
 // generics, enums, classes with private fields, async/await, top-level await and return) to ES5
-// with TypeScript 4.9's compiler, running inside a Duktape heap of its own. Type errors are not
-// checked (transpiling is per file, without the type checker); syntax errors are. Thread-safe
+// with TypeScript 4.9's compiler, running inside a Duktape heap of its own. Transpiling is per
+// file and reports syntax errors only; CheckTypes runs the type checker on request. Thread-safe
 // (calls are serialized: one compiler heap).
 class Transpiler {
  public:
@@ -36,6 +36,13 @@ class Transpiler {
   // A non-OK Status only when our machinery fails (the compiler could not be loaded); a source
   // that does not parse, or takes longer than the budget, is diagnostics.
   virtual absl::StatusOr<TranspileOutput> Transpile(absl::string_view source) = 0;
+
+  // Type errors in `source` as warnings at the author's line and column, checked against the
+  // ES2020 built-ins and TranspilerOptions::declarations; none for a source without TypeScript
+  // syntax (plain JavaScript is not type checked). A check that cannot finish is one warning
+  // saying so: types never decide whether a script runs. The first call loads the declarations
+  // (≈ 2 s, within load_timeout); later ones take ≈ 60 ms for a small script.
+  virtual absl::StatusOr<std::vector<Diagnostic>> CheckTypes(absl::string_view source) = 0;
 
   // Loads the compiler now rather than on first use (about a second), e.g. while a worker starts.
   virtual absl::Status Load() = 0;
@@ -51,6 +58,9 @@ struct TranspilerOptions {
   absl::Duration load_timeout = absl::Seconds(30);
   // Cap on the compiler heap.
   size_t memory_bytes = size_t{512} << 20;
+  // TypeScript declarations of what scripts are given (`input`, `console`, `connectors`), which
+  // CheckTypes assumes (the service writes them from its connector config).
+  std::string declarations;
 };
 
 std::unique_ptr<Transpiler> NewTypeScriptTranspiler(const TranspilerOptions& options);

@@ -149,9 +149,11 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     }
   }
 
-  absl::StatusOr<CompileOutcome> Compile(const std::string& source) override {
+  absl::StatusOr<CompileOutcome> Compile(const std::string& source,
+                                         TypeCheck type_check) override {
     ipc::ToWorker message;
     message.mutable_compile()->set_source(source);
+    message.mutable_compile()->set_check_types(type_check == TypeCheck::kRun);
     const std::string sha = Sha256Hex(source);
     Outcome outcome = RoundTrip(message, time_source_.Now() + kCompileRoundTrip, nullptr, sha);
     if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;

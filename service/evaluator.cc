@@ -204,7 +204,9 @@ std::optional<EvaluationError> Evaluator::CompileAndRun(
 
 std::optional<EvaluationError> Evaluator::Compile(const evaluate::v1::CompileCodeRequest& request,
                                                   evaluate::v1::CompileCodeResponse* response) const {
-  absl::StatusOr<sandbox::CompileOutcome> outcome = sandbox_.Compile(request.code());
+  absl::StatusOr<sandbox::CompileOutcome> outcome = sandbox_.Compile(
+      request.code(),
+      request.skip_type_check() ? sandbox::TypeCheck::kSkip : sandbox::TypeCheck::kRun);
   if (!outcome.ok()) {
     return NewError(evaluate::v1::INTERNAL_ERROR,
                     absl::StrCat("compiling failed: ", outcome.status().ToString()));

@@ -23,19 +23,6 @@ int WorkerCount(const ServerConfig& config) {
 
 }  // namespace
 
-std::vector<sandbox::ConnectorCatalogEntry> CatalogOf(const connectors::ConnectorGateway& gateway) {
-  std::vector<sandbox::ConnectorCatalogEntry> catalog;
-  for (const connectors::ConnectorDescription& connector : gateway.ListConnectors()) {
-    sandbox::ConnectorCatalogEntry& entry = catalog.emplace_back();
-    entry.name = connector.name;
-    entry.type = connector.type;
-    for (const connectors::OperationDescription& operation : connector.operations) {
-      entry.operations.push_back(operation.name);
-    }
-  }
-  return catalog;
-}
-
 absl::StatusOr<std::unique_ptr<sandbox::SharedBytecode>> CompileRuntimeForWorkers(
     const ServerConfig& config) {
   if (config.isolation == "in_process") return nullptr;
@@ -49,9 +36,8 @@ absl::StatusOr<std::unique_ptr<sandbox::SharedBytecode>> CompileRuntimeForWorker
 }
 
 absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
-    const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
-    const TimeSource& time_source, sandbox::WorkerObserver* observer,
-    const sandbox::SharedBytecode* typescript_bytecode) {
+    const ServerConfig& config, const ScriptApi& api, const TimeSource& time_source,
+    sandbox::WorkerObserver* observer, const sandbox::SharedBytecode* typescript_bytecode) {
   if (config.isolation == "in_process") {
     absl::StatusOr<std::shared_ptr<const sandbox::ScriptRuntime>> runtime =
         sandbox::LoadScriptRuntime(RuntimePaths(config));
@@ -62,7 +48,8 @@ absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
     options.compiler.memory_bytes = config.compile_memory_bytes;
     options.compile_cache_entries = config.compile_cache_entries;
     options.engine.time_source = &time_source;
-    options.engine.connectors = catalog;
+    options.engine.connectors = api.catalog;
+    options.script_api_declarations = api.declarations;
     // Load the TypeScript compiler before any evaluation needs it: its ~1 s must not count
     // against an evaluation's timeout.
     options.preload_transpiler = true;
@@ -76,7 +63,7 @@ absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
     if (length <= 0) return absl::InternalError("cannot find this program's own path");
     options.worker_binary.assign(path, static_cast<size_t>(length));
   }
-  options.worker_args = WorkerArguments(config, catalog, typescript_bytecode != nullptr);
+  options.worker_args = WorkerArguments(config, api, typescript_bytecode != nullptr);
   if (typescript_bytecode != nullptr) options.inherited_fd = typescript_bytecode->fd();
   options.retire_after_cpu = config.worker_cpu_limit * 0.9;
   options.workers = WorkerCount(config);

@@ -19,6 +19,7 @@
 #include "connectors/curl_http_client.h"
 #include "connectors/http_connector_gateway.h"
 #include "service/sandbox_factory.h"
+#include "service/script_api.h"
 #include "service/server_credentials.h"
 #include "service/logging.h"
 #include "service/worker_mode.h"
@@ -138,7 +139,6 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   server->connector_observer_ = std::make_unique<MetricsConnectorObserver>(*server->metrics_);
   absl::Status connectors_started = server->StartConnectors();
   if (!connectors_started.ok()) return connectors_started;
-  const std::vector<sandbox::ConnectorCatalogEntry> catalog = CatalogOf(*server->gateway_);
   absl::StatusOr<std::unique_ptr<observability::DecisionLog>> decision_log =
       observability::NewDecisionLog(config.decision_log, server->time_source_,
                                     server->metrics_.get());
@@ -149,7 +149,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   if (!typescript_bytecode.ok()) return typescript_bytecode.status();
   server->typescript_bytecode_ = *std::move(typescript_bytecode);
   absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox =
-      NewSandbox(config, catalog, server->time_source_, server->worker_observer_.get(),
+      NewSandbox(config, ScriptApiOf(*server->gateway_), server->time_source_, server->worker_observer_.get(),
                  server->typescript_bytecode_.get());
   if (!sandbox.ok()) return sandbox.status();
   server->sandbox_ = *std::move(sandbox);

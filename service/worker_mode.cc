@@ -26,6 +26,8 @@ ABSL_FLAG(int, sandbox_worker_typescript_bytecode_fd, -1,
           "Internal: descriptor of typescript.js compiled by the supervisor (-1: compile it).");
 ABSL_FLAG(std::string, sandbox_worker_connectors, "",
           "Internal: the connector catalog, as name:type=operation,operation;….");
+ABSL_FLAG(std::string, sandbox_worker_declarations, "",
+          "Internal: TypeScript declarations of the script API, for type checks.");
 
 namespace evaluatecode::service {
 
@@ -68,16 +70,16 @@ sandbox::ScriptRuntimePaths RuntimePaths(const ServerConfig& config) {
   return paths;
 }
 
-std::vector<std::string> WorkerArguments(
-    const ServerConfig& config, const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
-    bool shared_typescript) {
+std::vector<std::string> WorkerArguments(const ServerConfig& config, const ScriptApi& api,
+                                         bool shared_typescript) {
   const sandbox::ScriptRuntimePaths paths = RuntimePaths(config);
   return {
       absl::StrCat("--sandbox_worker_core_js=", paths.core_js),
       absl::StrCat("--sandbox_worker_typescript_js=", paths.typescript),
       absl::StrCat("--sandbox_worker_typescript_bytecode_fd=",
                    shared_typescript ? sandbox::kWorkerInheritedFd : -1),
-      absl::StrCat("--sandbox_worker_connectors=", EncodeCatalog(catalog)),
+      absl::StrCat("--sandbox_worker_connectors=", EncodeCatalog(api.catalog)),
+      absl::StrCat("--sandbox_worker_declarations=", api.declarations),
       "--sandbox_worker",
       absl::StrCat("--sandbox_worker_address_space_bytes=", config.worker_address_space_bytes),
       absl::StrCat("--sandbox_worker_cpu_limit_s=",
@@ -122,6 +124,7 @@ std::optional<int> MaybeRunAsSandboxWorker() {
   // Before saying "ready": no evaluation should wait for the compiler to load.
   options.sandbox.preload_transpiler = true;
   options.sandbox.engine.connectors = DecodeCatalog(absl::GetFlag(FLAGS_sandbox_worker_connectors));
+  options.sandbox.script_api_declarations = absl::GetFlag(FLAGS_sandbox_worker_declarations);
   return sandbox::RunSandboxWorker(options);
 }
 

@@ -8,6 +8,7 @@
 #include "sandbox/connector_host.h"
 #include "sandbox/script_runtime.h"
 #include "service/config.h"
+#include "service/script_api.h"
 
 namespace evaluatecode::service {
 
@@ -15,11 +16,10 @@ namespace evaluatecode::service {
 // arguments (never fork() a process that runs gRPC threads). Both directions live here so that the
 // flags the supervisor passes and the flags the worker reads cannot drift apart.
 
-// The arguments a worker for `config` is started with; scripts in it see `catalog` as `connectors`.
-// With `shared_typescript`, the worker reads TypeScript's compiler from the SharedBytecode it
-// inherits (sandbox::kWorkerInheritedFd) instead of compiling it.
-std::vector<std::string> WorkerArguments(const ServerConfig& config,
-                                         const std::vector<sandbox::ConnectorCatalogEntry>& catalog,
+// The arguments a worker for `config` is started with; scripts in it are given `api`. With
+// `shared_typescript`, the worker reads TypeScript's compiler from the SharedBytecode it inherits
+// (sandbox::kWorkerInheritedFd) instead of compiling it.
+std::vector<std::string> WorkerArguments(const ServerConfig& config, const ScriptApi& api,
                                          bool shared_typescript);
 
 // Where the script runtime's files are for `config` (its keys, else the binary's runfiles).

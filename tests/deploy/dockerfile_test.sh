@@ -23,6 +23,11 @@ runtime=$(awk -v last="$stages" '/^FROM /{n++} n==last' <<<"$instructions")
 grep -q '^RUN tools/setup' <<<"$build_stage" && ok "build stage runs tools/setup" || fail "build stage: no RUN tools/setup"
 grep -q 'bazel build -c opt //service:evaluate_server' <<<"$build_stage" &&
   ok "build stage builds //service:evaluate_server with -c opt" || fail "build stage: no bazel build -c opt"
+for file in core-js-bundle/minified.js typescript/lib/typescript.js typescript/lib/lib.es5.d.ts \
+            typescript/lib/lib.es2020; do
+  grep -q "node_modules/$file" <<<"$build_stage" && ok "build stage installs $file" ||
+    fail "build stage does not install the script runtime's $file"
+done
 [ "$(head -1 <<<"$runtime")" = "FROM debian:bookworm-slim" ] && ok "runtime stage on debian:bookworm-slim" ||
   fail "runtime stage: $(head -1 <<<"$runtime")"
 

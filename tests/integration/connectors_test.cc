@@ -2,6 +2,7 @@
 // workers) and a fake Sift v205 vendor on loopback.
 #include <signal.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -113,6 +114,53 @@ TEST(ConnectorsTest, TypeScriptAwaitsConnectorCallsAndTheSiftHelperIsOneLine) {
   EXPECT_EQ(response.decision().outcome(), Decision::DECLINE);
   EXPECT_EQ(response.decision().reasons(0), "0.93");
   EXPECT_EQ(response.connector_calls_size(), 2);
+}
+
+// The workers type check against the connectors this server offers (as `evalctl types` declares
+// them): a call that does not fit the Sift connector is a warning at the author's line and column.
+TEST(ConnectorsTest, CompileCodeChecksTypesAgainstTheServersConnectors) {
+  testing::FakeVendor sift(testing::SiftHandler(kCanaryKey));
+  testing::TestServer server(ConfigWithSift(sift.base_url()));
+  const auto compile = [&server](const std::string& code, bool skip_type_check = false) {
+    evaluate::v1::CompileCodeRequest request;
+    request.set_code(code);
+    request.set_skip_type_check(skip_type_check);
+    evaluate::v1::CompileCodeResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    const grpc::Status status = server.stub().CompileCode(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  };
+  const evaluate::v1::CompileCodeResponse fitting =
+      compile("const score: number = connectors.sift.scoreOf(input.user);\n"
+              "const { body } = await connectors.sift.score({ user_id: input.user });\n"
+              "return { decision: score > 0.8 ? 'decline' : 'approve', reasons: [body.status] };\n");
+  EXPECT_TRUE(fitting.valid());
+  EXPECT_EQ(fitting.diagnostics_size(), 0) << fitting.DebugString();
+
+  const std::string misfit_code =
+      "const userId: number = 40211;\n"
+      "const score = connectors.sift.scoreOf(userId);\n"
+      "const other = connectors.seon.lookup({ email: 'a@b.c' });\n"
+      "return { decision: score > 0.8 ? 'decline' : 'approve' };\n";
+  const evaluate::v1::CompileCodeResponse unchecked = compile(misfit_code, true);
+  EXPECT_TRUE(unchecked.valid());
+  EXPECT_EQ(unchecked.diagnostics_size(), 0) << unchecked.DebugString();
+
+  const evaluate::v1::CompileCodeResponse misfit = compile(misfit_code);
+  EXPECT_TRUE(misfit.cache_hit());
+  EXPECT_TRUE(misfit.valid());
+  ASSERT_EQ(misfit.diagnostics_size(), 2) << misfit.DebugString();
+  EXPECT_EQ(misfit.diagnostics(0).severity(), evaluate::v1::Diagnostic::WARNING);
+  EXPECT_EQ(misfit.diagnostics(0).message(),
+            "TS2345: Argument of type 'number' is not assignable to parameter of type 'string'.");
+  EXPECT_EQ(misfit.diagnostics(0).line(), 2u);
+  EXPECT_EQ(misfit.diagnostics(0).column(), 39u);
+  EXPECT_EQ(misfit.diagnostics(1).severity(), evaluate::v1::Diagnostic::WARNING);
+  EXPECT_THAT(misfit.diagnostics(1).message(), HasSubstr("Property 'seon' does not exist"));
+  EXPECT_EQ(misfit.diagnostics(1).line(), 3u);
+  EXPECT_EQ(misfit.diagnostics(1).column(), 26u);
 }
 
 TEST(ConnectorsTest, AVendorEchoingHeadersNeverLeaksTheKey) {

@@ -16,7 +16,10 @@
 namespace evaluatecode::sandbox {
 namespace {
 
+using ::testing::ElementsAre;
+using ::testing::FieldsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 std::shared_ptr<const ScriptRuntime> Runtime() {
   const std::string npm = absl::StrCat(std::getenv("TEST_SRCDIR"), "/npm/");
@@ -26,6 +29,14 @@ std::shared_ptr<const ScriptRuntime> Runtime() {
   return *runtime;
 }
 
+// A script API as the service declares it (service/typescript_declarations.cc), cut down.
+constexpr char kScriptApi[] = R"ts(
+declare const console: { log(...args: unknown[]): void };
+declare const connectors: {
+  sift: { scoreOf(userId: string, abuseType?: string): number };
+};
+)ts";
+
 class TypeScriptTranspilerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -33,6 +44,9 @@ class TypeScriptTranspilerTest : public ::testing::Test {
     TranspilerOptions options;
     options.runtime = *runtime_;
     options.time_source = &time_;
+    options.declarations = kScriptApi;
+    // The first type check loads the built-ins' declarations: ≈ 2 s, more under sanitizers.
+    options.timeout = absl::Seconds(10);
     transpiler_ = NewTypeScriptTranspiler(options).release();
   }
   static void TearDownTestSuite() {
@@ -134,6 +148,88 @@ TEST_F(TypeScriptTranspilerTest, ABodyThatClosesItsFunctionEarlyOrImportsIsADiag
     ASSERT_OK_AND_ASSIGN(CompileResult result, compiler->Compile(good));
     EXPECT_NE(result.script, nullptr) << good;
   }
+}
+
+constexpr Diagnostic::Severity kWarning = Diagnostic::Severity::kWarning;
+
+TEST_F(TypeScriptTranspilerTest, TypeErrorsAreWarningsAtTheAuthorsLineAndColumn) {
+  ASSERT_OK_AND_ASSIGN(
+      std::vector<Diagnostic> warnings,
+      transpiler_->CheckTypes("interface Applicant { name: string; age: number }\n"
+                              "const a: Applicant = { name: 'Ada', age: '36' };\n"
+                              "const years: number = a.name;\n"
+                              "return a.name.toFixed(2);\n"));
+  EXPECT_THAT(
+      warnings,
+      ElementsAre(
+          FieldsAre(kWarning, "TS2322: Type 'string' is not assignable to type 'number'.", 2, 37),
+          FieldsAre(kWarning, "TS2322: Type 'string' is not assignable to type 'number'.", 3, 7),
+          FieldsAre(kWarning,
+                    "TS2551: Property 'toFixed' does not exist on type 'string'. Did you mean "
+                    "'fixed'?",
+                    4, 15)));
+}
+
+TEST_F(TypeScriptTranspilerTest, TheTypeCheckKnowsTheBuiltInsAndTheScriptApi) {
+  ASSERT_OK_AND_ASSIGN(
+      std::vector<Diagnostic> clean,
+      transpiler_->CheckTypes("type Decision = 'approve' | 'review';\n"
+                              "const scores = new Map<string, number>([['a', 0.2]]);\n"
+                              "const settled = await Promise.allSettled([Promise.resolve(1)]);\n"
+                              "const entries = Object.entries({a: 1}).flat();\n"
+                              "console.log(input.user, settled.length, entries.includes('a'));\n"
+                              "const score: number = connectors.sift.scoreOf(input.user);\n"
+                              "const d: Decision = score < (scores.get('a') ?? 1) ? 'approve' : "
+                              "'review';\n"
+                              "return {decision: d};\n"));
+  EXPECT_THAT(clean, IsEmpty());
+  ASSERT_OK_AND_ASSIGN(std::vector<Diagnostic> misuse,
+                       transpiler_->CheckTypes("const id: number = 42;\n"
+                                               "return connectors.sift.scoreOf(id);\n"));
+  EXPECT_THAT(misuse, ElementsAre(FieldsAre(kWarning,
+                                            "TS2345: Argument of type 'number' is not assignable "
+                                            "to parameter of type 'string'.",
+                                            2, 32)));
+}
+
+// Without annotations TypeScript's inference flags legal JavaScript (a property added to `{}`):
+// only sources with TypeScript syntax are checked.
+TEST_F(TypeScriptTranspilerTest, PlainJavaScriptIsNotTypeChecked) {
+  ASSERT_OK_AND_ASSIGN(std::vector<Diagnostic> warnings,
+                       transpiler_->CheckTypes("class Scores extends Array {}\n"
+                                               "const o = {};\n"
+                                               "o.total = new Scores().length;\n"
+                                               "return o.total;\n"));
+  EXPECT_THAT(warnings, IsEmpty());
+}
+
+// CompileCode's path: the script compiles (warnings never stop it) and runs; EvaluateCode's path
+// spends nothing on types.
+TEST_F(TypeScriptTranspilerTest, CompileReportsTypeWarningsAndTheScriptStillRuns) {
+  InProcessSandboxOptions options;
+  options.engine.time_source = &time_;
+  options.engine.runtime = *runtime_;
+  options.script_api_declarations = kScriptApi;
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Sandbox> sandbox, NewInProcessSandbox(options));
+  const std::string source = "const limit: string = 0.5;\nreturn {decision: 'review', limit};\n";
+  ASSERT_OK_AND_ASSIGN(CompileOutcome outcome, sandbox->Compile(source, TypeCheck::kRun));
+  EXPECT_TRUE(outcome.compiled());
+  EXPECT_THAT(outcome.diagnostics,
+              ElementsAre(FieldsAre(
+                  kWarning, "TS2322: Type 'number' is not assignable to type 'string'.", 1, 7)));
+  ASSERT_OK_AND_ASSIGN(CompileOutcome unchecked, sandbox->Compile(source, TypeCheck::kSkip));
+  EXPECT_TRUE(unchecked.cache_hit);
+  EXPECT_THAT(unchecked.diagnostics, IsEmpty());
+  SandboxRequest request;
+  request.source = source;
+  request.deadline = time_.Now() + absl::Seconds(10);
+  ASSERT_OK_AND_ASSIGN(SandboxResult result, sandbox->Evaluate(request));
+  EXPECT_THAT(result.compile.diagnostics, IsEmpty());
+  EXPECT_FALSE(result.evaluation.error.has_value());
+  // A syntax error is an error, and no type check runs on a source that does not compile.
+  ASSERT_OK_AND_ASSIGN(CompileOutcome broken, sandbox->Compile("const a: number = (1 +;\n", TypeCheck::kRun));
+  EXPECT_FALSE(broken.compiled());
+  EXPECT_THAT(broken.diagnostics, ::testing::SizeIs(1));
 }
 
 }  // namespace

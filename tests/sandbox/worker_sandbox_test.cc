@@ -94,7 +94,7 @@ TEST_F(WorkerSandboxTest, EvaluatesInAWorker) {
 TEST_F(WorkerSandboxTest, SyntaxErrorsComeBackAsDiagnostics) {
   SandboxResult result = Run("return {;");
   EXPECT_FALSE(result.compile.compiled());
-  absl::StatusOr<CompileOutcome> compiled = sandbox_->Compile("return 1;");
+  absl::StatusOr<CompileOutcome> compiled = sandbox_->Compile("return 1;", TypeCheck::kRun);
   ASSERT_TRUE(compiled.ok());
   EXPECT_TRUE(compiled->compiled());
 }

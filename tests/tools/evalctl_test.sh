@@ -99,4 +99,21 @@ expect "types declares connectors.sift.score with typed params" "$ok" "yes"
 grep -q 'declare const input: any;' <<<"$types" && ok=yes || ok=no
 expect "types declares input" "$ok" "yes"
 
+# check: a type error is a warning at the author's position and the script is valid (exit 0); the
+# TypeScript examples type check cleanly against the connectors of the config.
+printf 'const limit: number = "0.8";\nreturn { decision: "review", limit };\n' >"$TEST_TMPDIR/typed.ts"
+set +e
+out=$("$evalctl" check --config "$TEST_TMPDIR/config.yaml" "$TEST_TMPDIR/typed.ts")
+code=$?
+set -e
+expect "check exits 0 on a type error" "$code" "0"
+expect "check reports the type error as a warning at line:column" \
+  "$(python3 -c 'import json,sys; d=json.load(sys.stdin)["diagnostics"][0]; print(d["severity"], d["line"], d["column"], d["message"])' <<<"$out")" \
+  "WARNING 1 7 TS2322: Type 'string' is not assignable to type 'number'."
+for script in "$examples"/*.ts; do
+  out=$("$evalctl" check --config "$TEST_TMPDIR/config.yaml" "$script")
+  expect "$(basename "$script") type checks cleanly" \
+    "$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["valid"], len(d.get("diagnostics", [])))' <<<"$out")" "True 0"
+done
+
 [ "$failures" -eq 0 ]

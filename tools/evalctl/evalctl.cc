@@ -49,8 +49,9 @@
 #include "service/recorded_connector_gateway.h"
 #include "service/request_validator.h"
 #include "service/sandbox_factory.h"
+#include "service/script_api.h"
+#include "service/typescript_declarations.h"
 #include "tools/evalctl/recorded_evaluation.h"
-#include "tools/evalctl/typescript_declarations.h"
 
 ABSL_FLAG(std::string, input, "", "JSON file with the script's input (default: {}).");
 ABSL_FLAG(std::string, fixtures, "",
@@ -228,7 +229,7 @@ int Run(const std::string& script) {
     }
   }
   absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox = service::NewSandbox(
-      *config, service::CatalogOf(*connectors->gateway), time_source, nullptr);
+      *config, service::ScriptApiOf(*connectors->gateway), time_source, nullptr);
   if (!sandbox.ok()) return Fail(sandbox.status());
   absl::StatusOr<EvaluateCodeRequest> request = BuildRequest(script, connectors->gateway.get());
   if (!request.ok()) return Fail(request.status());
@@ -256,8 +257,11 @@ int Check(const std::string& script) {
   absl::StatusOr<service::ServerConfig> config = LoadConfig();
   if (!config.ok()) return Fail(config.status());
   RealTimeSource time_source;
-  absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox =
-      service::NewSandbox(*config, {}, time_source, nullptr);
+  // The connectors are not called, only declared for the type check.
+  absl::StatusOr<Connectors> connectors = NewConnectors(*config, time_source);
+  if (!connectors.ok()) return Fail(connectors.status());
+  absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox = service::NewSandbox(
+      *config, service::ScriptApiOf(*connectors->gateway), time_source, nullptr);
   if (!sandbox.ok()) return Fail(sandbox.status());
   absl::StatusOr<std::string> code = ReadFile(script);
   if (!code.ok()) return Fail(code.status());
@@ -298,7 +302,7 @@ absl::StatusOr<LocalOutcome> EvaluateLocally(service::ServerConfig config,
                                              connectors::ConnectorGateway& gateway) {
   RealTimeSource time_source;
   absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox =
-      service::NewSandbox(config, service::CatalogOf(gateway), time_source, nullptr);
+      service::NewSandbox(config, service::ScriptApiOf(gateway), time_source, nullptr);
   if (!sandbox.ok()) return sandbox.status();
   service::RequestValidator validator(config);
   service::Evaluator evaluator(**sandbox, gateway, time_source);
@@ -438,7 +442,7 @@ int Types() {
   RealTimeSource time_source;
   absl::StatusOr<Connectors> connectors = NewConnectors(*config, time_source);
   if (!connectors.ok()) return Fail(connectors.status());
-  std::cout << TypeScriptDeclarations(connectors->gateway->ListConnectors());
+  std::cout << service::TypeScriptDeclarations(connectors->gateway->ListConnectors());
   return 0;
 }
 
