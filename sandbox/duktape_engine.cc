@@ -54,12 +54,18 @@ duk_ret_t RunScript(duk_context* ctx, void* udata) {
   return 0;
 }
 
-// Detaches the evaluation from the heap; after a success the job queues are empty already, after
-// a suspension they may hold the stopped script's jobs.
+struct UnbindCall {
+  WarmHeap* heap;
+  // After a suspension the job queues may hold the stopped script's jobs; after a success they are
+  // empty already, and after a failure the heap is discarded.
+  bool drop_jobs;
+};
+
+// Detaches the evaluation from the heap.
 duk_ret_t Unbind(duk_context* ctx, void* udata) {
-  auto* heap = static_cast<WarmHeap*>(udata);
-  heap->DropJobs();
-  heap->Bind(nullptr, nullptr, nullptr);
+  auto* call = static_cast<UnbindCall*>(udata);
+  if (call->drop_jobs) call->heap->DropJobs();
+  call->heap->Bind(nullptr, nullptr, nullptr);
   return 0;
 }
 
@@ -111,7 +117,8 @@ class DuktapeEngine final : public Engine {
     raw.Disarm();
     raw.set_memory_cap(std::numeric_limits<size_t>::max());
     duk_pop(ctx);
-    const bool unbound = duk_safe_call(ctx, Unbind, &warm, 0, 1) == DUK_EXEC_SUCCESS;
+    UnbindCall unbind{&warm, out.suspended};
+    const bool unbound = duk_safe_call(ctx, Unbind, &unbind, 0, 1) == DUK_EXEC_SUCCESS;
     duk_pop(ctx);
 
     if (out.error.has_value() || out.suspended) out.result.Clear();
