@@ -1,6 +1,7 @@
 #include "sandbox/answered_connector_host.h"
 
 #include "google/protobuf/util/message_differencer.h"
+#include "sandbox/worker_messages.h"
 
 namespace evaluatecode::sandbox {
 
@@ -12,9 +13,7 @@ ConnectorCallOutcome AnsweredConnectorHost::Call(const std::string& connector,
     const ipc::ConnectorExchange& answered = request_.answered(index);
     if (answered.call().connector() == connector && answered.call().operation() == operation &&
         google::protobuf::util::MessageDifferencer::Equals(answered.call().params(), params)) {
-      const ipc::ConnectorReply& reply = answered.reply();
-      return ConnectorCallOutcome{reply.error_reason(), reply.message(), reply.http_status(),
-                                  reply.body()};
+      return FromMessage(answered.reply());
     }
   }
   // Only the first unanswered call counts: the evaluation is being stopped there.

@@ -129,6 +129,20 @@ EvaluationResult FromMessage(const ipc::EvaluationResult& message) {
   return result;
 }
 
+ipc::ConnectorReply ToMessage(ConnectorCallOutcome outcome) {
+  ipc::ConnectorReply message;
+  message.set_error_reason(std::move(outcome.error_reason));
+  message.set_message(std::move(outcome.message));
+  message.set_http_status(outcome.http_status);
+  *message.mutable_body() = std::move(outcome.body);
+  return message;
+}
+
+ConnectorCallOutcome FromMessage(const ipc::ConnectorReply& message) {
+  return ConnectorCallOutcome{message.error_reason(), message.message(), message.http_status(),
+                              message.body()};
+}
+
 ipc::FromWorker ToReply(uint64_t id, const absl::StatusOr<CompileOutcome>& outcome) {
   ipc::FromWorker reply = ReplyTo(id, outcome.status());
   if (outcome.ok()) *reply.mutable_compile() = ToMessage(*outcome);

@@ -21,6 +21,10 @@ CompileOutcome FromMessage(const ipc::CompileOutcome& message);
 ipc::EvaluationResult ToMessage(const EvaluationResult& result);
 EvaluationResult FromMessage(const ipc::EvaluationResult& message);
 
+// A connector call's answer, as the supervisor sends it with the evaluation run again.
+ipc::ConnectorReply ToMessage(ConnectorCallOutcome outcome);
+ConnectorCallOutcome FromMessage(const ipc::ConnectorReply& message);
+
 // A worker's final reply to request `id`: what the compile or evaluation gave, or the failure of
 // the worker's machinery.
 ipc::FromWorker ToReply(uint64_t id, const absl::StatusOr<CompileOutcome>& outcome);

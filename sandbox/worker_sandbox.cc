@@ -284,16 +284,11 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   // Makes the call on this thread, bounded by the evaluation's deadline inside the connector layer.
   static ipc::ConnectorReply AnswerConnectorCall(const ipc::ConnectorCall& call,
                                                  ConnectorHost* connector_host) {
-    ConnectorCallOutcome outcome =
-        connector_host != nullptr
-            ? connector_host->Call(call.connector(), call.operation(), call.params())
-            : ConnectorCallOutcome{"CONNECTOR_NOT_ALLOWED", "this evaluation may not call connectors"};
-    ipc::ConnectorReply reply;
-    reply.set_error_reason(outcome.error_reason);
-    reply.set_message(outcome.message);
-    reply.set_http_status(outcome.http_status);
-    *reply.mutable_body() = std::move(outcome.body);
-    return reply;
+    if (connector_host == nullptr) {
+      return ToMessage(
+          ConnectorCallOutcome{"CONNECTOR_NOT_ALLOWED", "this evaluation may not call connectors"});
+    }
+    return ToMessage(connector_host->Call(call.connector(), call.operation(), call.params()));
   }
 
   // The worker's CPU time so far; nullopt when the kernel cannot say (the process is gone).
