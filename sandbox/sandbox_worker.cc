@@ -72,11 +72,12 @@ ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,
                                                                    : TypeCheck::kSkip));
   }
   google::protobuf::Struct input;
-  SandboxRequest evaluate = FromMessage(request.evaluate(), &input);
+  absl::StatusOr<SandboxRequest> evaluate = FromMessage(request.evaluate(), &input);
+  if (!evaluate.ok()) return ToReply(request.id(), absl::StatusOr<SandboxResult>(evaluate.status()));
   AnsweredConnectorHost connector_host(request.evaluate());
-  evaluate.cancellation = &cancellation;
-  evaluate.connector_host = &connector_host;
-  const absl::StatusOr<SandboxResult> result = sandbox.Evaluate(evaluate);
+  evaluate->cancellation = &cancellation;
+  evaluate->connector_host = &connector_host;
+  const absl::StatusOr<SandboxResult> result = sandbox.Evaluate(*evaluate);
   ipc::FromWorker reply = ToReply(request.id(), result);
   if (result.ok() && result->evaluation.suspended && connector_host.pending().has_value()) {
     *reply.mutable_connector_call() = *connector_host.pending();

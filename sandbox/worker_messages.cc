@@ -21,7 +21,7 @@ ipc::FromWorker ReplyTo(uint64_t id, const absl::Status& status) {
 ipc::EvaluateRequest ToMessage(const SandboxRequest& request) {
   ipc::EvaluateRequest message;
   message.set_source(request.source);
-  if (request.input != nullptr) *message.mutable_input() = *request.input;
+  if (request.input != nullptr) request.input->SerializeToString(message.mutable_input());
   message.mutable_limits()->set_memory_bytes(request.limits.memory_bytes);
   message.mutable_limits()->set_max_log_bytes(request.limits.max_log_bytes);
   message.mutable_limits()->set_max_output_bytes(request.limits.max_output_bytes);
@@ -36,10 +36,13 @@ ipc::EvaluateRequest ToMessage(const SandboxRequest& request) {
   return message;
 }
 
-SandboxRequest FromMessage(const ipc::EvaluateRequest& message, google::protobuf::Struct* input) {
+absl::StatusOr<SandboxRequest> FromMessage(const ipc::EvaluateRequest& message,
+                                           google::protobuf::Struct* input) {
+  if (!input->ParseFromString(message.input())) {
+    return absl::InvalidArgumentError("the evaluation's input does not parse as a Struct");
+  }
   SandboxRequest request;
   request.source = message.source();
-  *input = message.input();
   request.input = input;
   request.limits.memory_bytes = message.limits().memory_bytes();
   request.limits.max_log_bytes = message.limits().max_log_bytes();

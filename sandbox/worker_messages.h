@@ -12,8 +12,10 @@ namespace evaluatecode::sandbox {
 // Conversions between the sandbox's C++ types and the worker protocol's messages.
 
 ipc::EvaluateRequest ToMessage(const SandboxRequest& request);
-// `input` receives the request's input; the returned request points at it.
-SandboxRequest FromMessage(const ipc::EvaluateRequest& message, google::protobuf::Struct* input);
+// `input` receives the request's input; the returned request points at it. kInvalidArgument when
+// the input does not parse.
+absl::StatusOr<SandboxRequest> FromMessage(const ipc::EvaluateRequest& message,
+                                           google::protobuf::Struct* input);
 
 ipc::CompileOutcome ToMessage(const CompileOutcome& outcome);
 CompileOutcome FromMessage(const ipc::CompileOutcome& message);
