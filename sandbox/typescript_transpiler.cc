@@ -100,7 +100,6 @@ constexpr char kTranspileHelper[] = R"js(
         found = true;
         return;
       }
-      if (node.modifiers) node.modifiers.forEach(visit);
       ts.forEachChild(node, visit);
     }
     visit(sourceFile);

@@ -201,6 +201,13 @@ TEST_F(TypeScriptTranspilerTest, PlainJavaScriptIsNotTypeChecked) {
                                                "o.total = new Scores().length;\n"
                                                "return o.total;\n"));
   EXPECT_THAT(warnings, IsEmpty());
+  // An access modifier alone makes it TypeScript.
+  ASSERT_OK_AND_ASSIGN(std::vector<Diagnostic> typed,
+                       transpiler_->CheckTypes("class Scores { private total = 0; }\n"
+                                               "return new Scores().sum;\n"));
+  EXPECT_THAT(typed, ElementsAre(FieldsAre(
+                         kWarning, "TS2339: Property 'sum' does not exist on type 'Scores'.", 2,
+                         21)));
 }
 
 // CompileCode's path: the script compiles (warnings never stop it) and runs; EvaluateCode's path
