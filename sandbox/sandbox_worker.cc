@@ -73,7 +73,9 @@ ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,
   }
   google::protobuf::Struct input;
   absl::StatusOr<SandboxRequest> evaluate = FromMessage(request.evaluate(), &input);
-  if (!evaluate.ok()) return ToReply(request.id(), absl::StatusOr<SandboxResult>(evaluate.status()));
+  if (!evaluate.ok()) {
+    return ToReply(request.id(), absl::StatusOr<SandboxResult>(evaluate.status()));
+  }
   AnsweredConnectorHost connector_host(request.evaluate());
   evaluate->cancellation = &cancellation;
   evaluate->connector_host = &connector_host;

@@ -50,8 +50,8 @@ absl::StatusOr<std::map<std::string, std::string>> ReadTypeScriptLibs(
     libs.emplace(name, *std::move(text));
   }
   if (libs.count("lib.es2020.d.ts") == 0) {
-    return absl::NotFoundError(absl::StrCat("cannot read ", (directory / "lib.es2020.d.ts").string(),
-                                            " (installed by tools/setup)"));
+    return absl::NotFoundError(absl::StrCat(
+        "cannot read ", (directory / "lib.es2020.d.ts").string(), " (installed by tools/setup)"));
   }
   return libs;
 }

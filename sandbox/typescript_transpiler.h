@@ -40,8 +40,9 @@ class Transpiler {
   // Type errors in `source` as warnings at the author's line and column, checked against the
   // ES2020 built-ins and TranspilerOptions::declarations; none for a source without TypeScript
   // syntax (plain JavaScript is not type checked). A check that cannot finish is one warning
-  // saying so: types never decide whether a script runs. The first call loads the declarations
-  // (≈ 2 s, within load_timeout); later ones take ≈ 60 ms for a small script.
+  // saying so: types never decide whether a script runs. The first call on a TypeScript source
+  // loads the declarations (≈ 2 s, within load_timeout); later ones take ≈ 60 ms for a small
+  // script.
   virtual absl::StatusOr<std::vector<Diagnostic>> CheckTypes(absl::string_view source) = 0;
 
   // Loads the compiler now rather than on first use (about a second), e.g. while a worker starts.

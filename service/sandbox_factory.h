@@ -28,7 +28,8 @@ absl::StatusOr<std::unique_ptr<sandbox::SharedBytecode>> CompileRuntimeForWorker
 // be null) and `typescript_bytecode` must outlive the sandbox.
 absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
     const ServerConfig& config, const ScriptApi& api, const TimeSource& time_source,
-    sandbox::WorkerObserver* observer, const sandbox::SharedBytecode* typescript_bytecode = nullptr);
+    sandbox::WorkerObserver* observer,
+    const sandbox::SharedBytecode* typescript_bytecode = nullptr);
 
 }  // namespace evaluatecode::service
 

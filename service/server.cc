@@ -149,8 +149,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   if (!typescript_bytecode.ok()) return typescript_bytecode.status();
   server->typescript_bytecode_ = *std::move(typescript_bytecode);
   absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> sandbox =
-      NewSandbox(config, ScriptApiOf(*server->gateway_), server->time_source_, server->worker_observer_.get(),
-                 server->typescript_bytecode_.get());
+      NewSandbox(config, ScriptApiOf(*server->gateway_), server->time_source_,
+                 server->worker_observer_.get(), server->typescript_bytecode_.get());
   if (!sandbox.ok()) return sandbox.status();
   server->sandbox_ = *std::move(sandbox);
   absl::StatusOr<std::unique_ptr<EvaluatorPool>> pool = EvaluatorPool::Create(

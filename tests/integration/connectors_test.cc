@@ -135,7 +135,8 @@ TEST(ConnectorsTest, CompileCodeChecksTypesAgainstTheServersConnectors) {
   const evaluate::v1::CompileCodeResponse fitting =
       compile("const score: number = connectors.sift.scoreOf(input.user);\n"
               "const { body } = await connectors.sift.score({ user_id: input.user });\n"
-              "return { decision: score > 0.8 ? 'decline' : 'approve', reasons: [body.status] };\n");
+              "return { decision: score > 0.8 ? 'decline' : 'approve',\n"
+              "         reasons: [body.status] };\n");
   EXPECT_TRUE(fitting.valid());
   EXPECT_EQ(fitting.diagnostics_size(), 0) << fitting.DebugString();
 

@@ -51,7 +51,9 @@ void WriteRaw(const std::string& bytes) {
 ipc::FromWorker Answer(Sandbox& sandbox, const ipc::ToWorker& request) {
   google::protobuf::Struct input;
   absl::StatusOr<SandboxRequest> evaluate = FromMessage(request.evaluate(), &input);
-  if (!evaluate.ok()) return ToReply(request.id(), absl::StatusOr<SandboxResult>(evaluate.status()));
+  if (!evaluate.ok()) {
+    return ToReply(request.id(), absl::StatusOr<SandboxResult>(evaluate.status()));
+  }
   return ToReply(request.id(), sandbox.Evaluate(*evaluate));
 }
 

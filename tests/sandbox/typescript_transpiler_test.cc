@@ -234,7 +234,8 @@ TEST_F(TypeScriptTranspilerTest, CompileReportsTypeWarningsAndTheScriptStillRuns
   EXPECT_THAT(result.compile.diagnostics, IsEmpty());
   EXPECT_FALSE(result.evaluation.error.has_value());
   // A syntax error is an error, and no type check runs on a source that does not compile.
-  ASSERT_OK_AND_ASSIGN(CompileOutcome broken, sandbox->Compile("const a: number = (1 +;\n", TypeCheck::kRun));
+  ASSERT_OK_AND_ASSIGN(CompileOutcome broken,
+                       sandbox->Compile("const a: number = (1 +;\n", TypeCheck::kRun));
   EXPECT_FALSE(broken.compiled());
   EXPECT_THAT(broken.diagnostics, ::testing::SizeIs(1));
 }
