@@ -106,7 +106,10 @@ EvaluateServiceImpl::EvaluateServiceImpl(const ServiceDependencies& dependencies
       authorizer_(*dependencies.authorizer),
       caller_quotas_(*dependencies.caller_quotas),
       on_decision_log_failure_(dependencies.on_decision_log_failure),
-      backtest_parallelism_(dependencies.backtest_parallelism) {}
+      backtest_parallelism_(dependencies.backtest_parallelism) {
+  SetMessageAllocatorFor_EvaluateCode(&evaluate_messages_);
+  SetMessageAllocatorFor_CompileCode(&compile_messages_);
+}
 
 void EvaluateServiceImpl::Answer(CallReactor* reactor, const char* method, absl::Time received,
                                  grpc::Status status) {

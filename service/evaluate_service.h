@@ -14,6 +14,7 @@
 #include "common/time_source.h"
 #include "connectors/connector_gateway.h"
 #include "evaluate/v1/evaluate.grpc.pb.h"
+#include "service/arena_message_allocator.h"
 #include "service/caller_authorizer.h"
 #include "service/evaluator.h"
 #include "service/evaluator_pool.h"
@@ -120,6 +121,10 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
   TenantQuotas& caller_quotas_;
   const std::function<void()> on_decision_log_failure_;
   const int backtest_parallelism_;
+  ArenaMessageAllocator<evaluate::v1::EvaluateCodeRequest, evaluate::v1::EvaluateCodeResponse>
+      evaluate_messages_;
+  ArenaMessageAllocator<evaluate::v1::CompileCodeRequest, evaluate::v1::CompileCodeResponse>
+      compile_messages_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_set<CallReactor*> in_flight_ ABSL_GUARDED_BY(mu_);
