@@ -1,51 +1,118 @@
 #include "service/observability/decision_record.h"
 
-#include <cmath>
+#include <algorithm>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/sha256.h"
+#include "service/observability/json_writer.h"
 #include "service/observability/traceparent.h"
 
 namespace evaluatecode::service::observability {
 namespace {
 
-using nlohmann::json;
+const InputMask& NoMask() {
+  static const InputMask* const kNoMask = new InputMask();
+  return *kNoMask;
+}
 
 // google.protobuf.Value → JSON by hand rather than through protobuf's JSON printer: the input comes
 // from the caller's binary message, where NaN or Infinity is possible, and protobuf refuses to print
-// those, which would lose the record. Like JSON.stringify, they become null.
-json ValueToJson(const google::protobuf::Value& value);
+// those, which would lose the record. Like JSON.stringify, they become null. With a mask (the
+// request's input), masked members are written as "***"; `path` is the current node's input path,
+// kept only while some mask path is alive below it, for the record's "masked" list.
+class ValueWriter {
+ public:
+  explicit ValueWriter(JsonWriter& out, const InputMask& mask = NoMask())
+      : out_(out), mask_(mask) {}
 
-json StructToJson(const google::protobuf::Struct& fields) {
-  json object = json::object();
-  for (const auto& [key, value] : fields.fields()) object[key] = ValueToJson(value);
-  return object;
-}
-
-json ValueToJson(const google::protobuf::Value& value) {
-  switch (value.kind_case()) {
-    case google::protobuf::Value::kNumberValue:
-      return std::isfinite(value.number_value()) ? json(value.number_value()) : json(nullptr);
-    case google::protobuf::Value::kStringValue:
-      return value.string_value();
-    case google::protobuf::Value::kBoolValue:
-      return value.bool_value();
-    case google::protobuf::Value::kStructValue:
-      return StructToJson(value.struct_value());
-    case google::protobuf::Value::kListValue: {
-      json array = json::array();
-      for (const auto& element : value.list_value().values()) array.push_back(ValueToJson(element));
-      return array;
-    }
-    case google::protobuf::Value::kNullValue:
-    case google::protobuf::Value::KIND_NOT_SET:
-      break;
+  void Write(const google::protobuf::Struct& object) {
+    std::string path;
+    WriteStruct(object, mask_.Root(), path);
   }
-  return nullptr;
-}
+  void Write(const google::protobuf::Value& value) {
+    std::string path;
+    WriteValue(value, mask_.Root(), path);
+  }
+  // The paths masked so far, sorted and unique.
+  std::vector<std::string> masked() {
+    std::sort(masked_.begin(), masked_.end());
+    masked_.erase(std::unique(masked_.begin(), masked_.end()), masked_.end());
+    return std::move(masked_);
+  }
+
+ private:
+  void WriteStruct(const google::protobuf::Struct& object, const InputMask::Position& at,
+                   std::string& path) {
+    // Keys sorted: protobuf maps have no order, and a record should read the same every time.
+    std::vector<const google::protobuf::Map<std::string, google::protobuf::Value>::value_type*>
+        members;
+    members.reserve(object.fields().size());
+    for (const auto& member : object.fields()) members.push_back(&member);
+    std::sort(members.begin(), members.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    out_.BeginObject();
+    InputMask::Position inside;
+    for (const auto* member : members) {
+      out_.Key(member->first);
+      if (at.empty()) {
+        WriteValue(member->second, at, path);
+        continue;
+      }
+      const size_t parent_length = path.size();
+      InputMask::AppendKeyToPath(member->first, &path);
+      if (mask_.Enter(at, member->first, &inside)) {
+        out_.String("***");
+        masked_.push_back(path);
+      } else {
+        WriteValue(member->second, inside, path);
+      }
+      path.resize(parent_length);
+    }
+    out_.EndObject();
+  }
+
+  void WriteValue(const google::protobuf::Value& value, const InputMask::Position& at,
+                  std::string& path) {
+    switch (value.kind_case()) {
+      case google::protobuf::Value::kNumberValue:
+        out_.Double(value.number_value());
+        return;
+      case google::protobuf::Value::kStringValue:
+        out_.String(value.string_value());
+        return;
+      case google::protobuf::Value::kBoolValue:
+        out_.Bool(value.bool_value());
+        return;
+      case google::protobuf::Value::kStructValue:
+        WriteStruct(value.struct_value(), at, path);
+        return;
+      case google::protobuf::Value::kListValue:
+        break;
+      case google::protobuf::Value::kNullValue:
+      case google::protobuf::Value::KIND_NOT_SET:
+        out_.Null();
+        return;
+    }
+    out_.BeginArray();
+    const auto& elements = value.list_value().values();
+    for (int i = 0; i < elements.size(); ++i) {
+      const size_t parent_length = path.size();
+      if (!at.empty()) absl::StrAppend(&path, "[", i, "]");
+      WriteValue(elements[i], at, path);
+      path.resize(parent_length);
+    }
+    out_.EndArray();
+  }
+
+  JsonWriter& out_;
+  const InputMask& mask_;
+  std::vector<std::string> masked_;
+};
 
 // The messages below are converted field by field rather than with protobuf's JSON printer, which
 // serializes to binary and re-parses through a type resolver: measured at ~60 of the ~100 µs a
@@ -79,47 +146,94 @@ std::string TimestampToJson(const google::protobuf::Timestamp& timestamp) {
                     absl::Nanoseconds(timestamp.nanos()));
 }
 
-json LimitsToJson(const evaluate::v1::Limits& limits) {
-  return {{"timeout_ms", limits.timeout_ms()},
-          {"memory_bytes", limits.memory_bytes()},
-          {"max_connector_calls", limits.max_connector_calls()},
-          {"max_log_bytes", limits.max_log_bytes()},
-          {"max_output_bytes", limits.max_output_bytes()}};
+void WriteLimits(const evaluate::v1::Limits& limits, JsonWriter& out) {
+  out.BeginObject();
+  out.Key("timeout_ms");
+  out.Uint(limits.timeout_ms());
+  out.Key("memory_bytes");
+  out.Uint(limits.memory_bytes());
+  out.Key("max_connector_calls");
+  out.Uint(limits.max_connector_calls());
+  out.Key("max_log_bytes");
+  out.Uint(limits.max_log_bytes());
+  out.Key("max_output_bytes");
+  out.Uint(limits.max_output_bytes());
+  out.EndObject();
 }
 
-json LogsToJson(const google::protobuf::RepeatedPtrField<evaluate::v1::LogEntry>& logs) {
-  json array = json::array();
+void WriteLogs(const google::protobuf::RepeatedPtrField<evaluate::v1::LogEntry>& logs,
+               JsonWriter& out) {
+  out.BeginArray();
   for (const evaluate::v1::LogEntry& entry : logs) {
-    array.push_back({{"level", evaluate::v1::LogEntry::Level_Name(entry.level())},
-                     {"message", entry.message()},
-                     {"time", TimestampToJson(entry.time())}});
+    out.BeginObject();
+    out.Key("level");
+    out.String(evaluate::v1::LogEntry::Level_Name(entry.level()));
+    out.Key("message");
+    out.String(entry.message());
+    out.Key("time");
+    out.String(TimestampToJson(entry.time()));
+    out.EndObject();
   }
-  return array;
+  out.EndArray();
 }
 
-json ConnectorCallsToJson(
-    const google::protobuf::RepeatedPtrField<evaluate::v1::ConnectorCall>& calls) {
-  json array = json::array();
+void WriteConnectorCalls(
+    const google::protobuf::RepeatedPtrField<evaluate::v1::ConnectorCall>& calls,
+    JsonWriter& out) {
+  out.BeginArray();
   for (const evaluate::v1::ConnectorCall& call : calls) {
-    array.push_back({{"connector", call.connector()},
-                     {"operation", call.operation()},
-                     {"params", StructToJson(call.params())},
-                     {"http_status", call.http_status()},
-                     {"duration", DurationToJson(call.duration())},
-                     {"attempts", call.attempts()},
-                     {"from_cache", call.from_cache()},
-                     {"error_reason", call.error_reason()},
-                     {"response", ValueToJson(call.response())}});
+    out.BeginObject();
+    out.Key("connector");
+    out.String(call.connector());
+    out.Key("operation");
+    out.String(call.operation());
+    out.Key("params");
+    ValueWriter(out).Write(call.params());
+    out.Key("http_status");
+    out.Int(call.http_status());
+    out.Key("duration");
+    out.String(DurationToJson(call.duration()));
+    out.Key("attempts");
+    out.Int(call.attempts());
+    out.Key("from_cache");
+    out.Bool(call.from_cache());
+    out.Key("error_reason");
+    out.String(call.error_reason());
+    out.Key("response");
+    ValueWriter(out).Write(call.response());
+    out.EndObject();
   }
-  return array;
+  out.EndArray();
 }
 
-json UsageToJson(const evaluate::v1::Usage& usage) {
-  return {{"wall_time", DurationToJson(usage.wall_time())},
-          {"engine_time", DurationToJson(usage.engine_time())},
-          {"peak_heap_bytes", usage.peak_heap_bytes()},
-          {"compile_cache_hit", usage.compile_cache_hit()},
-          {"connector_calls", usage.connector_calls()}};
+void WriteUsage(const evaluate::v1::Usage& usage, JsonWriter& out) {
+  out.BeginObject();
+  out.Key("wall_time");
+  out.String(DurationToJson(usage.wall_time()));
+  out.Key("engine_time");
+  out.String(DurationToJson(usage.engine_time()));
+  out.Key("peak_heap_bytes");
+  out.Uint(usage.peak_heap_bytes());
+  out.Key("compile_cache_hit");
+  out.Bool(usage.compile_cache_hit());
+  out.Key("connector_calls");
+  out.Int(usage.connector_calls());
+  out.EndObject();
+}
+
+// What a success and a failure both record after their own fields.
+template <typename Outcome>
+void WriteRun(const Outcome& outcome, JsonWriter& out) {
+  out.Key("logs");
+  WriteLogs(outcome.logs(), out);
+  out.Key("connector_calls");
+  WriteConnectorCalls(outcome.connector_calls(), out);
+  out.Key("usage");
+  WriteUsage(outcome.usage(), out);
+  out.Key("evaluation_time");
+  out.String(TimestampToJson(outcome.evaluation_time()));
+  out.Key("random_seed");
+  out.String(std::to_string(outcome.random_seed()));
 }
 
 }  // namespace
@@ -131,58 +245,96 @@ absl::StatusOr<std::string> DecisionRecordToJson(const DecisionRecord& record,
         "decision record: needs a request and exactly one of response and error");
   }
   const evaluate::v1::EvaluateCodeRequest& request = *record.request;
-  json out = json::object();
-  out["schema"] = kDecisionRecordSchema;
-  out["decision_id"] = record.decision_id;
-  out["time"] = TimeToJson(record.time);
-  out["caller"] = record.caller;
-  json labels = json::object();
-  for (const auto& [key, value] : request.labels()) labels[key] = value;
-  out["labels"] = std::move(labels);
+  JsonWriter out;
+  out.BeginObject();
+  out.Key("schema");
+  out.String(kDecisionRecordSchema);
+  out.Key("decision_id");
+  out.String(record.decision_id);
+  out.Key("time");
+  out.String(TimeToJson(record.time));
+  out.Key("caller");
+  out.String(record.caller);
+  out.Key("labels");
+  {
+    // Sorted, as the input's keys are.
+    std::vector<std::pair<absl::string_view, absl::string_view>> labels(request.labels().begin(),
+                                                                         request.labels().end());
+    std::sort(labels.begin(), labels.end());
+    out.BeginObject();
+    for (const auto& [key, value] : labels) {
+      out.Key(key);
+      out.String(value);
+    }
+    out.EndObject();
+  }
   if (std::optional<TraceContext> trace = ParseTraceparent(record.traceparent)) {
-    out["traceparent"] = record.traceparent;
-    out["trace_id"] = trace->trace_id;
-    out["span_id"] = trace->parent_id;
+    out.Key("traceparent");
+    out.String(record.traceparent);
+    out.Key("trace_id");
+    out.String(trace->trace_id);
+    out.Key("span_id");
+    out.String(trace->parent_id);
   }
   // Hashed here rather than taken from the outcome, which lacks it when the call failed early.
-  out["code_sha256"] = Sha256Hex(request.code());
-  out["connectors"] = json(std::vector<std::string>(request.connectors().begin(),
-                                                    request.connectors().end()));
-  out["limits"] = LimitsToJson(request.limits());
+  out.Key("code_sha256");
+  out.String(Sha256Hex(request.code()));
+  out.Key("connectors");
+  out.BeginArray();
+  for (const std::string& connector : request.connectors()) out.String(connector);
+  out.EndArray();
+  out.Key("limits");
+  WriteLimits(request.limits(), out);
 
-  json input = StructToJson(request.input());
-  out["masked"] = mask.Apply(input);
-  out["input"] = std::move(input);
+  ValueWriter input(out, mask);
+  out.Key("input");
+  input.Write(request.input());
+  out.Key("masked");
+  out.BeginArray();
+  for (const std::string& path : input.masked()) out.String(path);
+  out.EndArray();
 
   if (record.response != nullptr) {
     const evaluate::v1::EvaluateCodeResponse& response = *record.response;
-    out["outcome"] = "OK";
-    out["result"] = ValueToJson(response.result());
+    out.Key("outcome");
+    out.String("OK");
+    out.Key("result");
+    ValueWriter(out).Write(response.result());
     if (response.has_decision()) {
-      out["decision"] = {
-          {"outcome", evaluate::v1::Decision::Outcome_Name(response.decision().outcome())},
-          {"reasons", std::vector<std::string>(response.decision().reasons().begin(),
-                                               response.decision().reasons().end())}};
+      out.Key("decision");
+      out.BeginObject();
+      out.Key("outcome");
+      out.String(evaluate::v1::Decision::Outcome_Name(response.decision().outcome()));
+      out.Key("reasons");
+      out.BeginArray();
+      for (const std::string& reason : response.decision().reasons()) out.String(reason);
+      out.EndArray();
+      out.EndObject();
     }
-    out["logs"] = LogsToJson(response.logs());
-    out["connector_calls"] = ConnectorCallsToJson(response.connector_calls());
-    out["usage"] = UsageToJson(response.usage());
-    out["evaluation_time"] = TimestampToJson(response.evaluation_time());
-    out["random_seed"] = std::to_string(response.random_seed());
+    WriteRun(response, out);
   } else {
     const evaluate::v1::EvaluationError& error = *record.error;
-    out["outcome"] = error.reason();
-    out["error"] = {{"reason", error.reason()}, {"message", error.message()},
-                    {"field", error.field()},   {"line", error.line()},
-                    {"column", error.column()}, {"stack", error.stack()}};
-    out["logs"] = LogsToJson(error.logs());
-    out["connector_calls"] = ConnectorCallsToJson(error.connector_calls());
-    out["usage"] = UsageToJson(error.usage());
-    out["evaluation_time"] = TimestampToJson(error.evaluation_time());
-    out["random_seed"] = std::to_string(error.random_seed());
+    out.Key("outcome");
+    out.String(error.reason());
+    out.Key("error");
+    out.BeginObject();
+    out.Key("reason");
+    out.String(error.reason());
+    out.Key("message");
+    out.String(error.message());
+    out.Key("field");
+    out.String(error.field());
+    out.Key("line");
+    out.Int(error.line());
+    out.Key("column");
+    out.Int(error.column());
+    out.Key("stack");
+    out.String(error.stack());
+    out.EndObject();
+    WriteRun(error, out);
   }
-  return out.dump(/*indent=*/-1, /*indent_char=*/' ', /*ensure_ascii=*/false,
-                  json::error_handler_t::replace);
+  out.EndObject();
+  return out.Take();
 }
 
 }  // namespace evaluatecode::service::observability

@@ -31,7 +31,7 @@ struct DecisionRecord {
   const evaluate::v1::EvaluationError* error = nullptr;
 };
 
-// The record as one line of JSON (no trailing newline), keys sorted:
+// The record as one line of JSON (no trailing newline), keys in this order:
 //   schema, decision_id, time (RFC 3339, UTC, µs), caller, labels, traceparent / trace_id /
 //   span_id (when well-formed), code_sha256 (of the request's code, always present), connectors,
 //   limits (as requested), input (masked by `mask`), masked (the paths masked), outcome ("OK" or
@@ -40,7 +40,7 @@ struct DecisionRecord {
 // Every field is written, defaults included, under its proto field name; enums by name, 64-bit
 // integers as numbers, durations and timestamps as in the protobuf JSON mapping ("0.000125s",
 // RFC 3339). Input numbers that are NaN or infinite (possible in a binary request) become null.
-// The input is copied before masking: `*record.request` is unchanged.
+// The keys of labels and of every object in input, result and connector calls are sorted.
 // @return kInvalidArgument if `request` is null or not exactly one of response / error is set.
 absl::StatusOr<std::string> DecisionRecordToJson(const DecisionRecord& record,
                                                  const InputMask& mask);

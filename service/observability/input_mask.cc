@@ -1,6 +1,6 @@
 #include "service/observability/input_mask.h"
 
-#include <set>
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -51,52 +51,6 @@ absl::StatusOr<std::vector<Segment>> ParsePath(const std::string& path) {
   return segments;
 }
 
-std::string EscapeKey(const std::string& key) {
-  std::string escaped;
-  for (char c : key) {
-    if (c == '.' || c == '*' || c == '\\') escaped += '\\';
-    escaped += c;
-  }
-  return escaped;
-}
-
-std::string Child(const std::string& parent, const std::string& key) {
-  return parent.empty() ? EscapeKey(key) : absl::StrCat(parent, ".", EscapeKey(key));
-}
-
-// Applies segments[i..] at `node`, whose path is `where`.
-void MaskAt(nlohmann::json& node, const std::vector<Segment>& segments, size_t i,
-            const std::string& where, std::set<std::string>& masked) {
-  if (node.is_array()) {
-    for (size_t k = 0; k < node.size(); ++k) {
-      MaskAt(node[k], segments, i, absl::StrCat(where, "[", k, "]"), masked);
-    }
-    return;
-  }
-  if (!node.is_object()) return;
-  const Segment& segment = segments[i];
-  if (segment.kind == Segment::Kind::kAnyDepth) {
-    MaskAt(node, segments, i + 1, where, masked);
-    for (auto& [key, child] : node.items()) MaskAt(child, segments, i, Child(where, key), masked);
-    return;
-  }
-  const bool last = i + 1 == segments.size();
-  auto mask_child = [&](const std::string& key, nlohmann::json& child) {
-    if (last) {
-      child = "***";
-      masked.insert(Child(where, key));
-    } else {
-      MaskAt(child, segments, i + 1, Child(where, key), masked);
-    }
-  };
-  if (segment.kind == Segment::Kind::kKey) {
-    auto it = node.find(segment.key);
-    if (it != node.end()) mask_child(segment.key, *it);
-    return;
-  }
-  for (auto it = node.begin(); it != node.end(); ++it) mask_child(it.key(), it.value());
-}
-
 }  // namespace
 
 InputMask::InputMask(std::vector<std::vector<Segment>> patterns) : patterns_(std::move(patterns)) {}
@@ -111,10 +65,60 @@ absl::StatusOr<InputMask> InputMask::Create(const std::vector<std::string>& path
   return InputMask(std::move(patterns));
 }
 
-std::vector<std::string> InputMask::Apply(nlohmann::json& input) const {
-  std::set<std::string> masked;
-  for (const std::vector<Segment>& pattern : patterns_) MaskAt(input, pattern, 0, "", masked);
-  return {masked.begin(), masked.end()};
+InputMask::Position InputMask::Root() const {
+  Position root;
+  for (uint32_t path = 0; path < patterns_.size(); ++path) root.emplace_back(path, 0);
+  Close(&root);
+  return root;
+}
+
+void InputMask::Close(Position* position) const {
+  // Appended entries are visited too: `**.**.x` reaches `x` by two zero-level steps.
+  for (size_t k = 0; k < position->size(); ++k) {
+    const auto [path, segment] = (*position)[k];
+    if (patterns_[path][segment].kind != Segment::Kind::kAnyDepth) continue;
+    const std::pair<uint32_t, uint32_t> skipped(path, segment + 1);
+    if (std::find(position->begin(), position->end(), skipped) == position->end()) {
+      position->push_back(skipped);
+    }
+  }
+}
+
+bool InputMask::Enter(const Position& at, absl::string_view key, Position* inside) const {
+  inside->clear();
+  bool masked = false;
+  auto add = [inside](uint32_t path, uint32_t segment) {
+    const std::pair<uint32_t, uint32_t> entry(path, segment);
+    if (std::find(inside->begin(), inside->end(), entry) == inside->end()) {
+      inside->push_back(entry);
+    }
+  };
+  for (const auto& [path, segment] : at) {
+    const Segment& current = patterns_[path][segment];
+    if (current.kind == Segment::Kind::kAnyDepth) {
+      add(path, segment);  // `**` matches this key and may match more below it
+    } else if (current.kind == Segment::Kind::kAnyKey || current.key == key) {
+      if (segment + 1 == patterns_[path].size()) {
+        masked = true;
+      } else {
+        add(path, segment + 1);
+      }
+    }
+  }
+  if (masked) {
+    inside->clear();
+    return true;
+  }
+  Close(inside);
+  return false;
+}
+
+void InputMask::AppendKeyToPath(absl::string_view key, std::string* parent) {
+  if (!parent->empty()) *parent += '.';
+  for (char c : key) {
+    if (c == '.' || c == '*' || c == '\\') *parent += '\\';
+    *parent += c;
+  }
 }
 
 }  // namespace evaluatecode::service::observability

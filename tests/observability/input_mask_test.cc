@@ -1,11 +1,16 @@
-// The mask path syntax: exact keys, `*`, `**`, arrays, escapes, and the paths refused.
+// The mask path syntax: exact keys, `*`, `**`, arrays, escapes, and the paths refused — applied the
+// way the service applies it, while a decision record's input is written.
 #include "service/observability/input_mask.h"
 
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
+#include "evaluate/v1/evaluate.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "service/observability/decision_record.h"
 #include "tests/testing/status_matchers.h"
 
 namespace evaluatecode::service::observability {
@@ -27,13 +32,22 @@ json Input() {
   })");
 }
 
+// The recorded input and the record's "masked" list when Input() is recorded with `paths`.
 json Masked(const std::vector<std::string>& paths, std::vector<std::string>* masked = nullptr) {
   absl::StatusOr<InputMask> mask = InputMask::Create(paths);
   EXPECT_TRUE(mask.ok()) << mask.status();
-  json input = Input();
-  std::vector<std::string> applied = mask->Apply(input);
-  if (masked != nullptr) *masked = applied;
-  return input;
+  evaluate::v1::EvaluateCodeRequest request;
+  EXPECT_TRUE(
+      google::protobuf::util::JsonStringToMessage(Input().dump(), request.mutable_input()).ok());
+  const evaluate::v1::EvaluateCodeResponse response;
+  DecisionRecord record;
+  record.request = &request;
+  record.response = &response;
+  absl::StatusOr<std::string> line = DecisionRecordToJson(record, *mask);
+  EXPECT_TRUE(line.ok()) << line.status();
+  const json recorded = json::parse(*line);
+  if (masked != nullptr) *masked = recorded["masked"].get<std::vector<std::string>>();
+  return recorded["input"];
 }
 
 TEST(InputMaskTest, AnExactPathMasksThatValueWhateverItsType) {
@@ -82,6 +96,31 @@ TEST(InputMaskTest, EscapesNameDotsAndStarsLiterally) {
   EXPECT_EQ(input["*"], "***");
   EXPECT_EQ(input["email"], "top@y");  // `\*` is not a wildcard
   EXPECT_THAT(masked, ElementsAre("\\*", "dotted\\.key"));
+}
+
+TEST(InputMaskTest, AMaskedValueHidesWhatOtherPathsWouldMaskInsideIt) {
+  for (const std::vector<std::string>& paths :
+       {std::vector<std::string>{"a.b.c", "a.b"}, std::vector<std::string>{"a.b", "a.b.c"}}) {
+    std::vector<std::string> masked;
+    EXPECT_EQ(Masked(paths, &masked)["a"]["b"], "***");
+    EXPECT_THAT(masked, ElementsAre("a.b"));
+  }
+}
+
+TEST(InputMaskTest, ConsecutiveDoubleStarsAndStarsCombine) {
+  std::vector<std::string> masked;
+  const json input = Masked({"**.**.c", "list.*.email"}, &masked);
+  EXPECT_EQ(input["a"]["b"]["c"], "***");
+  EXPECT_EQ(input["a"]["b"]["d"], 2);
+  EXPECT_EQ(input["list"][1]["inner"]["email"], "***");
+  EXPECT_EQ(input["list"][0]["email"], "p@q");  // `*` needs one more level below the element
+  EXPECT_THAT(masked, ElementsAre("a.b.c", "list[1].inner.email"));
+}
+
+TEST(InputMaskTest, AnEmptyMaskRecordsTheInputUnchanged) {
+  std::vector<std::string> masked;
+  EXPECT_EQ(Masked({}, &masked), Input());
+  EXPECT_THAT(masked, IsEmpty());
 }
 
 TEST(InputMaskTest, MalformedPathsAreRefusedNamingThePath) {

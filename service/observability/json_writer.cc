@@ -1,0 +1,105 @@
+#include "service/observability/json_writer.h"
+
+#include <cmath>
+#include <utility>
+
+namespace evaluatecode::service::observability {
+
+using nlohmann::json;
+
+JsonWriter::JsonWriter()
+    : string_(json::value_t::string),
+      double_(0.0),
+      int_(int64_t{0}),
+      uint_(uint64_t{0}),
+      serializer_(nlohmann::detail::output_adapter<char>(out_), ' ',
+                  json::error_handler_t::replace) {}
+
+void JsonWriter::BeforeValue() {
+  if (after_key_) {
+    after_key_ = false;
+    return;
+  }
+  if (!has_values_.empty()) {
+    if (has_values_.back()) out_ += ',';
+    has_values_.back() = true;
+  }
+}
+
+void JsonWriter::BeginObject() {
+  BeforeValue();
+  out_ += '{';
+  has_values_.push_back(false);
+}
+
+void JsonWriter::EndObject() {
+  has_values_.pop_back();
+  out_ += '}';
+}
+
+void JsonWriter::BeginArray() {
+  BeforeValue();
+  out_ += '[';
+  has_values_.push_back(false);
+}
+
+void JsonWriter::EndArray() {
+  has_values_.pop_back();
+  out_ += ']';
+}
+
+void JsonWriter::Key(absl::string_view key) {
+  String(key);
+  out_ += ':';
+  after_key_ = true;
+}
+
+void JsonWriter::Dump(const json& scalar) {
+  serializer_.dump(scalar, /*pretty_print=*/false, /*ensure_ascii=*/false, /*indent_step=*/0);
+}
+
+void JsonWriter::String(absl::string_view value) {
+  BeforeValue();
+  string_.get_ref<std::string&>().assign(value.data(), value.size());
+  Dump(string_);
+}
+
+void JsonWriter::Double(double value) {
+  if (!std::isfinite(value)) {
+    Null();
+    return;
+  }
+  BeforeValue();
+  double_.get_ref<double&>() = value;
+  Dump(double_);
+}
+
+void JsonWriter::Int(int64_t value) {
+  BeforeValue();
+  int_.get_ref<int64_t&>() = value;
+  Dump(int_);
+}
+
+void JsonWriter::Uint(uint64_t value) {
+  BeforeValue();
+  uint_.get_ref<uint64_t&>() = value;
+  Dump(uint_);
+}
+
+void JsonWriter::Bool(bool value) {
+  BeforeValue();
+  out_ += value ? "true" : "false";
+}
+
+void JsonWriter::Null() {
+  BeforeValue();
+  out_ += "null";
+}
+
+std::string JsonWriter::Take() {
+  has_values_.clear();
+  after_key_ = false;
+  return std::exchange(out_, std::string());
+}
+
+}  // namespace evaluatecode::service::observability
