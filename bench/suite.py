@@ -45,14 +45,19 @@ class Process:
     def _read(self):
         for raw in self.proc.stdout:
             line = raw.decode(errors="replace").rstrip("\n")
-            if self.port is None and '"listening"' in line:
+            if len(self.lines) < self._keep and '"decision_id"' not in line:
+                self.lines.append(line)
+            if '"listening"' in line:
                 match = re.search(r'"port":\s*(\d+)', line)
                 if match:
                     self.port = int(match.group(1))
-                    self._ready.set()
-            if len(self.lines) < self._keep and '"decision_id"' not in line:
-                self.lines.append(line)
+                    break
         self._ready.set()
+        # Then drained in large reads and dropped: the server writes one decision record per
+        # evaluation to stdout, and splitting thousands of lines a second in Python took CPU from
+        # the two cores the measured server shares.
+        while self.proc.stdout.read1(1 << 20):
+            pass
 
     def wait_listening(self, timeout=60):
         self._ready.wait(timeout)
