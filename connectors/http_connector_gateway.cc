@@ -53,44 +53,82 @@ struct Connector {
   }
 };
 
-// Converts parsed JSON to a protobuf Value; false if nested deeper than kMaxJsonDepth.
-bool ToValue(const nlohmann::json& json, int depth, google::protobuf::Value* out) {
-  if (depth > kMaxJsonDepth) return false;
-  switch (json.type()) {
-    case nlohmann::json::value_t::null:
-    case nlohmann::json::value_t::discarded:
-      out->set_null_value(google::protobuf::NULL_VALUE);
-      return true;
-    case nlohmann::json::value_t::boolean:
-      out->set_bool_value(json.get<bool>());
-      return true;
-    case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned:
-    case nlohmann::json::value_t::number_float:
-      out->set_number_value(json.get<double>());
-      return true;
-    case nlohmann::json::value_t::string:
-      out->set_string_value(json.get_ref<const std::string&>());
-      return true;
-    case nlohmann::json::value_t::array: {
-      google::protobuf::ListValue* list = out->mutable_list_value();
-      for (const nlohmann::json& item : json) {
-        if (!ToValue(item, depth + 1, list->add_values())) return false;
-      }
-      return true;
-    }
-    case nlohmann::json::value_t::object: {
-      google::protobuf::Struct* object = out->mutable_struct_value();
-      for (const auto& [key, item] : json.items()) {
-        if (!ToValue(item, depth + 1, &(*object->mutable_fields())[key])) return false;
-      }
-      return true;
-    }
-    case nlohmann::json::value_t::binary:
-      return false;
+// Builds a protobuf Value straight from nlohmann's SAX events: no JSON tree in between (parsing a
+// vendor's answer into a tree and copying the tree over was ≈ 11 % of the server's CPU in workload
+// 3). Refuses values nested deeper than kMaxJsonDepth. A repeated key keeps its last value, as
+// nlohmann's own parser does.
+class ValueBuilder {
+ public:
+  explicit ValueBuilder(google::protobuf::Value* root) : root_(root) {}
+
+  bool null() { return Scalar([](auto* v) { v->set_null_value(google::protobuf::NULL_VALUE); }); }
+  bool boolean(bool value) { return Scalar([&](auto* v) { v->set_bool_value(value); }); }
+  bool number_integer(nlohmann::json::number_integer_t value) {
+    return Scalar([&](auto* v) { v->set_number_value(static_cast<double>(value)); });
   }
-  return false;
-}
+  bool number_unsigned(nlohmann::json::number_unsigned_t value) {
+    return Scalar([&](auto* v) { v->set_number_value(static_cast<double>(value)); });
+  }
+  bool number_float(nlohmann::json::number_float_t value, const std::string& /*text*/) {
+    return Scalar([&](auto* v) { v->set_number_value(value); });
+  }
+  bool string(std::string& value) {
+    return Scalar([&](auto* v) { v->set_string_value(std::move(value)); });
+  }
+  bool binary(nlohmann::json::binary_t& /*value*/) { return false; }  // not produced by JSON text
+  bool start_object(std::size_t /*elements*/) {
+    return Open([](auto* v) { v->mutable_struct_value(); });
+  }
+  bool key(std::string& key) {
+    google::protobuf::Value& slot = (*open_.back()->mutable_struct_value()->mutable_fields())[key];
+    slot.Clear();
+    member_ = &slot;
+    return true;
+  }
+  bool end_object() { return Close(); }
+  bool start_array(std::size_t /*elements*/) {
+    return Open([](auto* v) { v->mutable_list_value(); });
+  }
+  bool end_array() { return Close(); }
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& /*error*/) {
+    return false;
+  }
+
+ private:
+  // Where the next value goes: the root, the next element of the open array, or the member whose
+  // key came last.
+  google::protobuf::Value* Next() {
+    if (open_.empty()) return root_;
+    google::protobuf::Value* container = open_.back();
+    if (container->kind_case() == google::protobuf::Value::kListValue) {
+      return container->mutable_list_value()->add_values();
+    }
+    return member_;
+  }
+  template <typename Set>
+  bool Scalar(Set set) {
+    if (open_.size() > static_cast<size_t>(kMaxJsonDepth)) return false;
+    set(Next());
+    return true;
+  }
+  template <typename Set>
+  bool Open(Set set) {
+    if (open_.size() > static_cast<size_t>(kMaxJsonDepth)) return false;
+    google::protobuf::Value* value = Next();
+    set(value);
+    open_.push_back(value);
+    return true;
+  }
+  bool Close() {
+    open_.pop_back();
+    return true;
+  }
+
+  google::protobuf::Value* const root_;
+  std::vector<google::protobuf::Value*> open_;
+  google::protobuf::Value* member_ = nullptr;
+};
 
 // An empty body is null; otherwise nullopt if it is not JSON (or too deep).
 std::optional<google::protobuf::Value> ParseBody(const std::string& body) {
@@ -99,9 +137,8 @@ std::optional<google::protobuf::Value> ParseBody(const std::string& body) {
     value.set_null_value(google::protobuf::NULL_VALUE);
     return value;
   }
-  // Non-throwing parse: a discarded value marks invalid JSON.
-  const nlohmann::json json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !ToValue(json, 0, &value)) return std::nullopt;
+  ValueBuilder builder(&value);
+  if (!nlohmann::json::sax_parse(body, &builder)) return std::nullopt;
   return value;
 }
 

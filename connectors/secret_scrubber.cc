@@ -126,11 +126,16 @@ bool SecretScrubber::Contains(absl::string_view text) const {
 
 void SecretScrubber::ScrubStruct(google::protobuf::Struct* value) const {
   if (forms_.empty()) return;
+  bool keys_hold_secrets = false;
+  for (auto& [key, field] : *value->mutable_fields()) {
+    ScrubValue(&field);
+    keys_hold_secrets = keys_hold_secrets || Contains(key);
+  }
+  // A map's keys cannot change in place: rebuild it, only in the rare case that one must.
+  if (!keys_hold_secrets) return;
   google::protobuf::Struct scrubbed;
   for (auto& [key, field] : *value->mutable_fields()) {
-    google::protobuf::Value copy = std::move(field);
-    ScrubValue(&copy);
-    (*scrubbed.mutable_fields())[Scrub(key)] = std::move(copy);
+    (*scrubbed.mutable_fields())[Scrub(key)] = std::move(field);
   }
   *value = std::move(scrubbed);
 }

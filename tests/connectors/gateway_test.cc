@@ -227,6 +227,40 @@ TEST_F(GatewayTest, TooDeeplyNestedJsonIsRefused) {
   EXPECT_EQ(Score().reason, Reason::kVendorError);
 }
 
+TEST_F(GatewayTest, NestingUpToThirtyTwoLevelsIsKept) {
+  std::string body;
+  http_.SetHandler([&body](const HttpRequest&) { return Answer(200, body); });
+  body = R"({"status":0,"deep":)" + std::string(31, '[') + "7" + std::string(31, ']') + "}";
+  ConnectorResult kept = Score();
+  ASSERT_TRUE(kept.ok()) << kept.message;
+  const google::protobuf::Value* value = &kept.body.struct_value().fields().at("deep");
+  for (int level = 0; level < 31; ++level) value = &value->list_value().values(0);
+  EXPECT_EQ(value->number_value(), 7);
+  body = R"({"status":0,"deep":)" + std::string(32, '[') + "7" + std::string(32, ']') + "}";
+  EXPECT_EQ(Score().reason, Reason::kVendorError);
+}
+
+TEST_F(GatewayTest, EveryJsonTypeBecomesItsValueAndARepeatedKeyKeepsTheLast) {
+  http_.SetHandler([](const HttpRequest&) {
+    return Answer(200, R"({"status":0,"s":"t\u00e9","i":-3,"u":18446744073709551615,"f":0.25,)"
+                       R"("b":false,"n":null,"o":{},"a":[1,"x",[]],"k":{"x":1},"k":"last"})");
+  });
+  ConnectorResult result = Score();
+  ASSERT_TRUE(result.ok()) << result.message;
+  const auto& fields = result.body.struct_value().fields();
+  EXPECT_EQ(fields.at("s").string_value(), "t\xc3\xa9");
+  EXPECT_EQ(fields.at("i").number_value(), -3);
+  EXPECT_EQ(fields.at("u").number_value(), 18446744073709551615.0);
+  EXPECT_EQ(fields.at("f").number_value(), 0.25);
+  EXPECT_FALSE(fields.at("b").bool_value());
+  EXPECT_EQ(fields.at("n").kind_case(), google::protobuf::Value::kNullValue);
+  EXPECT_EQ(fields.at("o").struct_value().fields_size(), 0);
+  ASSERT_EQ(fields.at("a").list_value().values_size(), 3);
+  EXPECT_EQ(fields.at("a").list_value().values(1).string_value(), "x");
+  EXPECT_EQ(fields.at("a").list_value().values(2).list_value().values_size(), 0);
+  EXPECT_EQ(fields.at("k").string_value(), "last");
+}
+
 TEST_F(GatewayTest, RetriesIdempotentCallsOnRetryableFailuresWithJitteredBackoff) {
   int calls = 0;
   http_.SetHandler([&calls](const HttpRequest&) {
