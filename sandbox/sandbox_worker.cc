@@ -1,6 +1,5 @@
 #include "sandbox/sandbox_worker.h"
 
-#include <cstddef>
 #include <cstdio>
 #include <deque>
 #include <thread>
@@ -8,6 +7,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cancellation.h"
+#include "common/inline_arena.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/struct.pb.h"
 #include "sandbox/answered_connector_host.h"
@@ -66,9 +66,6 @@ class Inbox {
   Cancellation* running_cancellation_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
-// Enough for a typical workflow input without a second block.
-constexpr size_t kInputArenaBlockBytes = 16 * 1024;
-
 ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,
                       const Cancellation& cancellation) {
   if (request.has_compile()) {
@@ -77,14 +74,8 @@ ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,
                                                                    ? TypeCheck::kRun
                                                                    : TypeCheck::kSkip));
   }
-  // The input on an arena: a protobuf map per object level, whose nodes cost more to allocate and
-  // free one by one than the evaluation of a small script.
-  alignas(std::max_align_t) char first_block[kInputArenaBlockBytes];
-  google::protobuf::ArenaOptions arena_options;
-  arena_options.initial_block = first_block;
-  arena_options.initial_block_size = sizeof(first_block);
-  google::protobuf::Arena arena(arena_options);
-  auto* input = google::protobuf::Arena::CreateMessage<google::protobuf::Struct>(&arena);
+  InlineArena<> arena;
+  auto* input = google::protobuf::Arena::CreateMessage<google::protobuf::Struct>(arena.get());
   absl::StatusOr<SandboxRequest> evaluate = FromMessage(request.evaluate(), input);
   if (!evaluate.ok()) {
     return ToReply(request.id(), absl::StatusOr<SandboxResult>(evaluate.status()));

@@ -51,6 +51,13 @@ absl::StatusOr<std::vector<Segment>> ParsePath(const std::string& path) {
   return segments;
 }
 
+// Positions are small sets kept as vectors: a few live paths at most.
+void AddOnce(std::pair<uint32_t, uint32_t> entry, InputMask::Position* position) {
+  if (std::find(position->begin(), position->end(), entry) == position->end()) {
+    position->push_back(entry);
+  }
+}
+
 }  // namespace
 
 InputMask::InputMask(std::vector<std::vector<Segment>> patterns) : patterns_(std::move(patterns)) {}
@@ -77,31 +84,22 @@ void InputMask::Close(Position* position) const {
   for (size_t k = 0; k < position->size(); ++k) {
     const auto [path, segment] = (*position)[k];
     if (patterns_[path][segment].kind != Segment::Kind::kAnyDepth) continue;
-    const std::pair<uint32_t, uint32_t> skipped(path, segment + 1);
-    if (std::find(position->begin(), position->end(), skipped) == position->end()) {
-      position->push_back(skipped);
-    }
+    AddOnce({path, segment + 1}, position);
   }
 }
 
 bool InputMask::Enter(const Position& at, absl::string_view key, Position* inside) const {
   inside->clear();
   bool masked = false;
-  auto add = [inside](uint32_t path, uint32_t segment) {
-    const std::pair<uint32_t, uint32_t> entry(path, segment);
-    if (std::find(inside->begin(), inside->end(), entry) == inside->end()) {
-      inside->push_back(entry);
-    }
-  };
   for (const auto& [path, segment] : at) {
     const Segment& current = patterns_[path][segment];
     if (current.kind == Segment::Kind::kAnyDepth) {
-      add(path, segment);  // `**` matches this key and may match more below it
+      AddOnce({path, segment}, inside);  // `**` matches this key and may match more below it
     } else if (current.kind == Segment::Kind::kAnyKey || current.key == key) {
       if (segment + 1 == patterns_[path].size()) {
         masked = true;
       } else {
-        add(path, segment + 1);
+        AddOnce({path, segment + 1}, inside);
       }
     }
   }

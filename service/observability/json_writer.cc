@@ -26,27 +26,21 @@ void JsonWriter::BeforeValue() {
   }
 }
 
-void JsonWriter::BeginObject() {
+void JsonWriter::Open(char bracket) {
   BeforeValue();
-  out_ += '{';
+  out_ += bracket;
   has_values_.push_back(false);
 }
 
-void JsonWriter::EndObject() {
+void JsonWriter::Close(char bracket) {
   has_values_.pop_back();
-  out_ += '}';
+  out_ += bracket;
 }
 
-void JsonWriter::BeginArray() {
-  BeforeValue();
-  out_ += '[';
-  has_values_.push_back(false);
-}
-
-void JsonWriter::EndArray() {
-  has_values_.pop_back();
-  out_ += ']';
-}
+void JsonWriter::BeginObject() { Open('{'); }
+void JsonWriter::EndObject() { Close('}'); }
+void JsonWriter::BeginArray() { Open('['); }
+void JsonWriter::EndArray() { Close(']'); }
 
 void JsonWriter::Key(absl::string_view key) {
   String(key);

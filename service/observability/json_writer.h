@@ -41,6 +41,8 @@ class JsonWriter {
  private:
   // The comma before a value, unless it opens its container or follows its key.
   void BeforeValue();
+  void Open(char bracket);
+  void Close(char bracket);
   void Dump(const nlohmann::json& scalar);
 
   std::string out_;

@@ -44,7 +44,7 @@ TEST(JsonWriterTest, ScalarsAreEncodedByNlohmann) {
   EXPECT_EQ(text,
             "[\"quote \\\" backslash \\\\ newline \\n tab \\t nul \\u0000 é\",0.1,3.0,"
             "-9223372036854775808,18446744073709551615]");
-  EXPECT_NO_THROW(static_cast<void>(nlohmann::json::parse(text)));
+  EXPECT_TRUE(nlohmann::json::accept(text));
 }
 
 TEST(JsonWriterTest, NonFiniteNumbersAreNullAndInvalidUtf8IsReplaced) {
