@@ -6,7 +6,6 @@
 #include "absl/time/clock.h"
 #include "common/sha256.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/test_server.h"
 
@@ -23,12 +22,6 @@ using ::testing::StartsWith;
 using testing::DetailsOf;
 using testing::Evaluate;
 using testing::MakeRequest;
-
-std::string ToJson(const google::protobuf::Message& message) {
-  std::string json;
-  EXPECT_TRUE(google::protobuf::util::MessageToJsonString(message, &json).ok());
-  return json;
-}
 
 class EvaluateCodeTest : public ::testing::Test {
  protected:
