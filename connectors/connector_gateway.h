@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "common/await_callback.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace evaluatecode::connectors {
@@ -122,14 +122,8 @@ class ConnectorGateway {
   // Call() and wait for the result. Blocks the calling thread, so never call it from a `done`
   // callback (the I/O thread would wait for itself).
   ConnectorResult CallAndWait(ConnectorRequest request) {
-    absl::Notification finished;
-    ConnectorResult result;
-    Call(std::move(request), [&](ConnectorResult r) {
-      result = std::move(r);
-      finished.Notify();
-    });
-    finished.WaitForNotification();
-    return result;
+    return AwaitCallback<ConnectorResult>(
+        [&](std::function<void(ConnectorResult)> done) { Call(std::move(request), std::move(done)); });
   }
 };
 

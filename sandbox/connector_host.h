@@ -2,8 +2,10 @@
 #define EVALUATECODE_SANDBOX_CONNECTOR_HOST_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace evaluatecode::sandbox {
@@ -26,13 +28,24 @@ struct ConnectorCallOutcome {
   bool suspend = false;
 };
 
-// Serves the connector calls of one evaluation. Called on the thread running the script, which
-// waits for the answer (or is told to suspend). Thread-compatible.
+// Called once with a connector call's outcome.
+using ConnectorCallDone = absl::AnyInvocable<void(ConnectorCallOutcome) &&>;
+
+// Serves the connector calls of one evaluation, one at a time. Thread-compatible.
 class ConnectorHost {
  public:
   virtual ~ConnectorHost() = default;
+  // For a script running on the calling thread, which waits for the answer (or is told to
+  // suspend).
   virtual ConnectorCallOutcome Call(const std::string& connector, const std::string& operation,
                                     const google::protobuf::Struct& params) = 0;
+  // For an evaluation suspended while the vendor answers (WorkerSandbox): `done` gets the outcome,
+  // on any thread, and must not block. By default the call is made with Call on this thread; a
+  // host that can wait without a thread overrides it.
+  virtual void CallAsync(const std::string& connector, const std::string& operation,
+                         const google::protobuf::Struct& params, ConnectorCallDone done) {
+    std::move(done)(Call(connector, operation, params));
+  }
 };
 
 // The connectors a server offers, as scripts see them: `connectors.<name>.<operation>`.

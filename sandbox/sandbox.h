@@ -2,8 +2,10 @@
 #define EVALUATECODE_SANDBOX_SANDBOX_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/cancellation.h"
@@ -59,13 +61,24 @@ struct SandboxResult {
   EvaluationResult evaluation;
 };
 
-// Compiles and runs untrusted scripts, in this process or behind a process boundary. Blocks for
-// the length of the work. A non-OK Status means our machinery failed; everything the script caused
-// (including crashing a worker) is data in the result. Implementations are thread-safe.
+// Called once with an evaluation's result.
+using SandboxDone = absl::AnyInvocable<void(absl::StatusOr<SandboxResult>) &&>;
+
+// Compiles and runs untrusted scripts, in this process or behind a process boundary. A non-OK
+// Status means our machinery failed; everything the script caused (including crashing a worker)
+// is data in the result. Implementations are thread-safe.
 class Sandbox {
  public:
   virtual ~Sandbox() = default;
+  // Blocks for the length of the evaluation.
   virtual absl::StatusOr<SandboxResult> Evaluate(const SandboxRequest& request) = 0;
+  // Starts the evaluation and returns; `done` gets the result, on any thread. What `request`
+  // points to (input, cancellation, connector host) must outlive the call of `done`. By default
+  // the evaluation runs on this thread before EvaluateAsync returns; a sandbox that can wait
+  // without a thread (for a worker, for a vendor) overrides it.
+  virtual void EvaluateAsync(const SandboxRequest& request, SandboxDone done) {
+    std::move(done)(Evaluate(request));
+  }
   // With TypeCheck::kRun, a TypeScript source that compiled is type checked too; type errors are
   // warnings among the diagnostics (Transpiler::CheckTypes).
   virtual absl::StatusOr<CompileOutcome> Compile(const std::string& source,

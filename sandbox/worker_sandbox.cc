@@ -19,10 +19,12 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/await_callback.h"
 #include "common/sha256.h"
 #include "sandbox/framed_channel.h"
 #include "sandbox/worker_messages.h"
@@ -32,21 +34,19 @@ extern char** environ;
 namespace evaluatecode::sandbox {
 namespace {
 
-// How often a caller waiting on its worker looks at its cancellation and deadline.
+// How often a driver waiting on its worker looks at the run's cancellation and deadline.
 constexpr absl::Duration kPollSlice = absl::Milliseconds(10);
-// How often a caller waiting for a free worker looks at its cancellation (it is woken when handed
-// a worker and at its deadline): with a thousand such callers, a short slice would cost a core.
+// How often runs waiting for a worker are looked at for a cancellation (they are also looked at by
+// their deadlines): often enough to answer a cancelled call promptly, rarely enough to cost nothing.
 constexpr absl::Duration kCancellationSlice = absl::Milliseconds(100);
-// The channel descriptor number a worker finds its end of the socket pair on.
 // Budget of a CompileCode round trip (the compile has its own, smaller budget inside the worker).
 constexpr absl::Duration kCompileRoundTrip = absl::Seconds(30);
+// How long a driver waits before trying again to start a worker that would not start.
+constexpr absl::Duration kRestartBackoff = absl::Seconds(1);
 
+// A worker process, owned by its driver thread.
 struct Worker {
-  // kIdle and kBusy workers run; a kDead one waits for the restarter, which makes it kStarting
-  // while a replacement boots (about half a second, most of it loading TypeScript's compiler).
-  enum class State { kIdle, kBusy, kDead, kStarting };
-  State state = State::kDead;
-  pid_t pid = -1;
+  pid_t pid = -1;  // -1: not running (the driver starts it before taking the next run)
   int fd = -1;
   uint64_t next_id = 1;
 };
@@ -56,12 +56,6 @@ bool AtEndOfStream(int fd) {
   char byte;
   return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
-
-// A caller waiting in Acquire for a free worker, until BecameFree hands it one.
-struct Waiter {
-  Worker* granted = nullptr;
-  absl::CondVar granted_cv;
-};
 
 // When a request went to a worker, and the worker's CPU time then.
 struct WorkUnderway {
@@ -77,7 +71,107 @@ std::string DescribeExit(int status) {
   return "an unknown status";
 }
 
-class WorkerSandboxImpl final : public WorkerSandbox {
+// A reply, a failure the script caused (timeout, cancellation, crash), or our own failure.
+using Outcome = std::variant<ipc::FromWorker, ScriptError, absl::Status>;
+
+// A request for a worker, sent once per run: an evaluation is sent again after each connector call.
+class Job {
+ public:
+  virtual ~Job() = default;
+  // Gets the worker's next id each time it is sent.
+  ipc::ToWorker message;
+  absl::Time deadline = absl::InfiniteFuture();
+  const Cancellation* cancellation = nullptr;  // may be null
+  // The code's SHA-256, charged when a run of it has to end its worker.
+  std::string sha;
+  // The outcome of the run; `self` is this job, to be submitted again or let go.
+  virtual void Finished(std::unique_ptr<Job> self, Outcome outcome) = 0;
+};
+
+// A job that is run once and reports its outcome.
+class OneRunJob final : public Job {
+ public:
+  explicit OneRunJob(absl::AnyInvocable<void(Outcome) &&> done) : done_(std::move(done)) {}
+  void Finished(std::unique_ptr<Job>, Outcome outcome) override {
+    std::move(done_)(std::move(outcome));
+  }
+
+ private:
+  absl::AnyInvocable<void(Outcome) &&> done_;
+};
+
+// Queues jobs for the workers (WorkerSandboxImpl).
+class JobQueue {
+ public:
+  virtual ~JobQueue() = default;
+  virtual void Submit(std::unique_ptr<Job> job) = 0;
+};
+
+// An evaluation across its runs. Each run ends at the script's result or at a connector call no
+// earlier run answered; then the connector host makes the call (no thread waits for it, and no
+// worker) and the evaluation is queued again with one more answer.
+class EvaluationJob final : public Job {
+ public:
+  EvaluationJob(JobQueue& queue, ConnectorHost* connector_host, SandboxDone done)
+      : queue_(queue), connector_host_(connector_host), done_(std::move(done)) {}
+
+  void Finished(std::unique_ptr<Job> self, Outcome outcome) override {
+    if (auto* status = std::get_if<absl::Status>(&outcome)) return std::move(done_)(*status);
+    if (auto* error = std::get_if<ScriptError>(&outcome)) {
+      result_.evaluation.error = std::move(*error);
+      return std::move(done_)(std::move(result_));
+    }
+    ipc::FromWorker& reply = std::get<ipc::FromWorker>(outcome);
+    engine_time_ += absl::Nanoseconds(reply.evaluation().engine_time_nanos());
+    // Later runs find the code compiled already: the first run's outcome is the one to report.
+    if (!first_compile_.has_value()) first_compile_ = FromMessage(reply.compile());
+    if (!reply.evaluation().suspended()) {
+      result_.compile = *std::move(first_compile_);
+      result_.evaluation = FromMessage(reply.evaluation());
+      result_.evaluation.engine_time = engine_time_;
+      return std::move(done_)(std::move(result_));
+    }
+    ipc::ConnectorExchange* answered = AnswerFor(message.mutable_evaluate(), reply.connector_call());
+    if (connector_host_ == nullptr) {
+      *answered->mutable_reply() = ToMessage(
+          ConnectorCallOutcome{"CONNECTOR_NOT_ALLOWED", "this evaluation may not call connectors"});
+      return queue_.Submit(std::move(self));
+    }
+    const ipc::ConnectorCall& call = answered->call();
+    connector_host_->CallAsync(
+        call.connector(), call.operation(), call.params(),
+        [self = std::move(self), answered](ConnectorCallOutcome outcome) mutable {
+          *answered->mutable_reply() = ToMessage(std::move(outcome));
+          JobQueue& queue = static_cast<EvaluationJob&>(*self).queue_;
+          queue.Submit(std::move(self));
+        });
+  }
+
+  SandboxResult& result() { return result_; }
+  SandboxDone& done() { return done_; }
+
+ private:
+  // The place for the answer to `call` in the next run: after the answers the run used (a script
+  // that took another path drops the rest).
+  static ipc::ConnectorExchange* AnswerFor(ipc::EvaluateRequest* evaluate,
+                                           const ipc::ConnectorCall& call) {
+    auto* answered = evaluate->mutable_answered();
+    answered->DeleteSubrange(static_cast<int>(call.index()),
+                             answered->size() - static_cast<int>(call.index()));
+    ipc::ConnectorExchange* exchange = answered->Add();
+    *exchange->mutable_call() = call;
+    return exchange;
+  }
+
+  JobQueue& queue_;
+  ConnectorHost* const connector_host_;
+  SandboxDone done_;
+  SandboxResult result_;
+  absl::Duration engine_time_;
+  std::optional<CompileOutcome> first_compile_;
+};
+
+class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
  public:
   explicit WorkerSandboxImpl(const WorkerSandboxOptions& options)
       : options_(options), time_source_(*options.time_source), workers_(options.workers) {}
@@ -87,11 +181,19 @@ class WorkerSandboxImpl final : public WorkerSandbox {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
-    if (restarter_.joinable()) restarter_.join();
+    for (std::thread& driver : drivers_) driver.join();
+    if (watcher_.joinable()) watcher_.join();
+    // Nothing is queued once the service has drained; whatever is, is answered.
+    std::deque<std::unique_ptr<Job>> left;
+    {
+      absl::MutexLock lock(&mu_);
+      left.swap(queue_);
+    }
+    for (std::unique_ptr<Job>& job : left) Finish(std::move(job), StoppingError());
     for (Worker& worker : workers_) Stop(worker);
   }
 
-  // Starts every worker (in parallel: each boots on its own), then the restarter.
+  // Starts every worker (in parallel: each boots on its own), then their drivers.
   absl::Status StartAll() {
     for (Worker& worker : workers_) {
       absl::Status spawned = Spawn(worker);
@@ -100,62 +202,46 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     for (Worker& worker : workers_) {
       absl::Status ready = AwaitReady(worker);
       if (!ready.ok()) return ready;
-      absl::MutexLock lock(&mu_);
-      worker.state = Worker::State::kIdle;
     }
-    restarter_ = std::thread([this] { RestartDeadWorkers(); });
+    for (Worker& worker : workers_) drivers_.emplace_back([this, &worker] { Drive(worker); });
+    watcher_ = std::thread([this] { ExpireWaitingJobs(); });
     return absl::OkStatus();
   }
 
   // Sandbox
   absl::StatusOr<SandboxResult> Evaluate(const SandboxRequest& request) override {
-    SandboxResult result;
-    result.compile.code_sha256 = Sha256Hex(request.source);
-    if (IsQuarantined(result.compile.code_sha256)) {
-      result.evaluation.error = ScriptError{
+    return AwaitCallback<absl::StatusOr<SandboxResult>>(
+        [&](SandboxDone done) { EvaluateAsync(request, std::move(done)); });
+  }
+
+  void EvaluateAsync(const SandboxRequest& request, SandboxDone done) override {
+    auto job = std::make_unique<EvaluationJob>(*this, request.connector_host, std::move(done));
+    job->sha = Sha256Hex(request.source);
+    job->result().compile.code_sha256 = job->sha;
+    if (IsQuarantined(job->sha)) {
+      job->result().evaluation.error = ScriptError{
           ScriptError::Kind::kQuarantined,
           absl::StrCat("this code crashed or overran sandbox workers ", options_.quarantine_after,
                        " times and is refused for ",
                        absl::FormatDuration(options_.quarantine_duration))};
-      return result;
+      return std::move(job->done())(std::move(job->result()));
     }
-    ipc::ToWorker message;
-    *message.mutable_evaluate() = ToMessage(request);
-    // Each run goes to whichever worker is free and ends at the script's result or at a connector
-    // call no earlier run answered. This thread makes that call, the worker being free meanwhile
-    // for other evaluations, and runs the script again with one more answer.
-    absl::Duration engine_time;
-    std::optional<CompileOutcome> first_compile;  // later runs find the code compiled already
-    for (;;) {
-      Outcome outcome = RoundTrip(message, request.deadline, request.cancellation,
-                                  result.compile.code_sha256);
-      if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
-      if (auto* error = std::get_if<ScriptError>(&outcome)) {
-        result.evaluation.error = std::move(*error);
-        return result;
-      }
-      ipc::FromWorker& reply = std::get<ipc::FromWorker>(outcome);
-      engine_time += absl::Nanoseconds(reply.evaluation().engine_time_nanos());
-      if (!first_compile.has_value()) first_compile = FromMessage(reply.compile());
-      if (!reply.evaluation().suspended()) {
-        result.compile = *std::move(first_compile);
-        result.evaluation = FromMessage(reply.evaluation());
-        result.evaluation.engine_time = engine_time;
-        return result;
-      }
-      ipc::ConnectorExchange* answered = AnswerFor(message.mutable_evaluate(), reply.connector_call());
-      *answered->mutable_reply() =
-          AnswerConnectorCall(answered->call(), request.connector_host);
-    }
+    *job->message.mutable_evaluate() = ToMessage(request);
+    job->deadline = request.deadline;
+    job->cancellation = request.cancellation;
+    Submit(std::move(job));
   }
 
   absl::StatusOr<CompileOutcome> Compile(const std::string& source,
                                          TypeCheck type_check) override {
-    ipc::ToWorker message;
-    message.mutable_compile()->set_source(source);
-    message.mutable_compile()->set_check_types(type_check == TypeCheck::kRun);
-    const std::string sha = Sha256Hex(source);
-    Outcome outcome = RoundTrip(message, time_source_.Now() + kCompileRoundTrip, nullptr, sha);
+    Outcome outcome = AwaitCallback<Outcome>([&](absl::AnyInvocable<void(Outcome) &&> done) {
+      auto job = std::make_unique<OneRunJob>(std::move(done));
+      job->message.mutable_compile()->set_source(source);
+      job->message.mutable_compile()->set_check_types(type_check == TypeCheck::kRun);
+      job->sha = Sha256Hex(source);
+      job->deadline = time_source_.Now() + kCompileRoundTrip;
+      Submit(std::move(job));
+    });
     if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
     if (auto* error = std::get_if<ScriptError>(&outcome)) {
       return absl::UnavailableError(absl::StrCat("compiling in a sandbox worker failed: ",
@@ -170,32 +256,127 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   }
 
  private:
-  // A reply, a failure the script caused (timeout, cancellation, crash), or our own failure.
-  using Outcome = std::variant<ipc::FromWorker, ScriptError, absl::Status>;
+  static absl::Status StoppingError() {
+    return absl::UnavailableError("the sandbox is stopping");
+  }
 
-  // Sends `request` (given a new id each time it is sent) to a free worker and waits for the answer.
-  Outcome RoundTrip(ipc::ToWorker& request, absl::Time deadline, const Cancellation* cancellation,
-                    const std::string& sha) {
+  static void Finish(std::unique_ptr<Job> job, Outcome outcome) {
+    Job* finishing = job.get();
+    finishing->Finished(std::move(job), std::move(outcome));
+  }
+
+  // When the watcher must look at a waiting job: at its deadline, and every slice for a
+  // cancellation.
+  absl::Time LookAtBy(const Job& job, absl::Time now) const {
+    return job.cancellation == nullptr ? job.deadline
+                                       : std::min(job.deadline, now + kCancellationSlice);
+  }
+
+  // JobQueue: the job waits for the first free worker, behind those queued before it.
+  void Submit(std::unique_ptr<Job> job) override {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!stopping_) {
+        if (LookAtBy(*job, time_source_.Now()) < watcher_sleeps_until_) watcher_should_look_ = true;
+        queue_.push_back(std::move(job));
+        return;
+      }
+    }
+    Finish(std::move(job), StoppingError());
+  }
+
+  // A driver: the one thread that talks to `worker`. It takes the oldest waiting job, sends it,
+  // waits for the answer (killing the worker if the run overruns) and finishes the job; a worker
+  // that had to die is started again before the next job is taken, while the other drivers go on.
+  void Drive(Worker& worker) {
     for (;;) {
-      std::variant<Worker*, ScriptError> acquired = Acquire(deadline, cancellation);
-      if (auto* error = std::get_if<ScriptError>(&acquired)) return *error;
-      Worker& worker = *std::get<Worker*>(acquired);
-      const absl::Status sent = Send(worker, request);
-      if (sent.ok()) {
-        Outcome outcome = Exchange(worker, request, deadline, cancellation, sha);
-        Release(worker);
-        return outcome;
+      if (worker.pid < 0 && !Restart(worker)) return;
+      std::unique_ptr<Job> job = Take();
+      if (job == nullptr) return;
+      const absl::Status sent = Send(worker, job->message);
+      if (absl::IsUnavailable(sent)) {
+        // A worker lost while idle (killed from outside, or broken after its last reply) never
+        // got this job, so the job must not fail, nor count against its code: it goes back to the
+        // front of the queue and this worker is replaced.
+        Stop(worker);
+        CountFailure(/*killed=*/false);
+        PutBack(std::move(job));
+        continue;
       }
-      if (!absl::IsUnavailable(sent)) {
-        Release(worker);
-        return sent;
+      Outcome outcome = sent.ok() ? Exchange(worker, *job) : Outcome(sent);
+      RetireIfSpent(worker);
+      Finish(std::move(job), std::move(outcome));
+    }
+  }
+
+  // The oldest waiting job, or null when the sandbox is stopping.
+  std::unique_ptr<Job> Take() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](WorkerSandboxImpl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+          return self->stopping_ || !self->queue_.empty();
+        },
+        this));
+    if (stopping_) return nullptr;
+    std::unique_ptr<Job> job = std::move(queue_.front());
+    queue_.pop_front();
+    return job;
+  }
+
+  void PutBack(std::unique_ptr<Job> job) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!stopping_) {
+        queue_.push_front(std::move(job));
+        return;
       }
-      // A worker lost while idle (killed from outside, or broken after its last reply) never got
-      // this request, so the request must not fail, nor count against its code: replace the
-      // worker and take another.
-      Stop(worker);
-      CountFailure(/*killed=*/false);
-      Release(worker);
+    }
+    Finish(std::move(job), StoppingError());
+  }
+
+  // The watcher thread: answers a job that waits for a worker past its deadline (the workers are
+  // all busy) or that was cancelled while waiting, so that its caller hears in time however long
+  // the queue is.
+  void ExpireWaitingJobs() {
+    for (;;) {
+      std::vector<std::pair<std::unique_ptr<Job>, ScriptError>> expired;
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) return;
+        const absl::Time now = time_source_.Now();
+        absl::Time next = absl::InfiniteFuture();
+        for (auto it = queue_.begin(); it != queue_.end();) {
+          const Job& job = **it;
+          if (job.cancellation != nullptr && job.cancellation->IsCancelled()) {
+            expired.emplace_back(std::move(*it), ScriptError{ScriptError::Kind::kCancelled,
+                                                             "the evaluation was cancelled"});
+          } else if (now >= job.deadline) {
+            expired.emplace_back(std::move(*it),
+                                 ScriptError{ScriptError::Kind::kNoWorker,
+                                             "the deadline passed while every sandbox worker "
+                                             "was busy"});
+          } else {
+            next = std::min(next, LookAtBy(job, now));
+            ++it;
+            continue;
+          }
+          it = queue_.erase(it);
+        }
+        if (expired.empty()) {
+          watcher_should_look_ = false;
+          watcher_sleeps_until_ = next;
+          mu_.AwaitWithTimeout(
+              absl::Condition(
+                  +[](WorkerSandboxImpl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+                    return self->stopping_ || self->watcher_should_look_;
+                  },
+                  this),
+              next - now);
+          watcher_sleeps_until_ = absl::InfiniteFuture();
+          continue;
+        }
+      }
+      for (auto& [job, error] : expired) Finish(std::move(job), std::move(error));
     }
   }
 
@@ -213,12 +394,14 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     return WriteFrame(worker.fd, request);
   }
 
-  // Waits for the answer to `request` (sent on `worker`, acquired by the caller) and replaces the
-  // worker if it had to die.
-  Outcome Exchange(Worker& worker, const ipc::ToWorker& request, absl::Time deadline,
-                   const Cancellation* cancellation, const std::string& sha) {
+  // Waits for the answer to `job` (just sent on `worker`), ending the worker if the run overruns
+  // or breaks the channel.
+  Outcome Exchange(Worker& worker, const Job& job) {
+    const ipc::ToWorker& request = job.message;
+    const Cancellation* cancellation = job.cancellation;
+    const std::string& sha = job.sha;
     const uint64_t id = request.id();
-    absl::Time kill_at = deadline + options_.kill_grace;
+    absl::Time kill_at = job.deadline + options_.kill_grace;
     bool cancel_sent = false;
     const WorkUnderway since{time_source_.Now(), CpuTimeOf(worker)};
     for (;;) {
@@ -269,28 +452,6 @@ class WorkerSandboxImpl final : public WorkerSandbox {
     }
   }
 
-  // The place for the answer to `call` in the next run: after the answers the run used (a script
-  // that took another path drops the rest).
-  static ipc::ConnectorExchange* AnswerFor(ipc::EvaluateRequest* evaluate,
-                                           const ipc::ConnectorCall& call) {
-    auto* answered = evaluate->mutable_answered();
-    answered->DeleteSubrange(static_cast<int>(call.index()),
-                             answered->size() - static_cast<int>(call.index()));
-    ipc::ConnectorExchange* exchange = answered->Add();
-    *exchange->mutable_call() = call;
-    return exchange;
-  }
-
-  // Makes the call on this thread, bounded by the evaluation's deadline inside the connector layer.
-  static ipc::ConnectorReply AnswerConnectorCall(const ipc::ConnectorCall& call,
-                                                 ConnectorHost* connector_host) {
-    if (connector_host == nullptr) {
-      return ToMessage(
-          ConnectorCallOutcome{"CONNECTOR_NOT_ALLOWED", "this evaluation may not call connectors"});
-    }
-    return ToMessage(connector_host->Call(call.connector(), call.operation(), call.params()));
-  }
-
   // The worker's CPU time so far; nullopt when the kernel cannot say (the process is gone).
   static std::optional<absl::Duration> CpuTimeOf(const Worker& worker) {
     clockid_t clock;
@@ -335,109 +496,26 @@ class WorkerSandboxImpl final : public WorkerSandbox {
                                     "); it has been replaced")};
   }
 
-  // A free worker, marked kBusy for the caller; callers get workers in the order they asked.
-  std::variant<Worker*, ScriptError> Acquire(absl::Time deadline,
-                                             const Cancellation* cancellation) {
-    absl::MutexLock lock(&mu_);
-    if (waiters_.empty()) {
-      for (Worker& worker : workers_) {
-        if (worker.state == Worker::State::kIdle) {
-          worker.state = Worker::State::kBusy;
-          return &worker;
-        }
-      }
-    }
-    Waiter self;
-    waiters_.push_back(&self);
+  // Starts `worker` again (it had to die, or was retired); false when the sandbox stops first. A
+  // worker that cannot start is retried: the failure shows in the starts count not moving.
+  bool Restart(Worker& worker) {
     for (;;) {
-      if (self.granted != nullptr) return self.granted;
-      std::optional<ScriptError> error;
-      const absl::Time now = time_source_.Now();
-      if (cancellation != nullptr && cancellation->IsCancelled()) {
-        error = ScriptError{ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
-      } else if (now >= deadline) {
-        error = ScriptError{ScriptError::Kind::kNoWorker,
-                            "the deadline passed while every sandbox worker was busy"};
-      }
-      if (error.has_value()) {
-        waiters_.erase(std::find(waiters_.begin(), waiters_.end(), &self));
-        return *std::move(error);
-      }
-      // Woken when handed a worker; the slice bounds how late a cancellation is seen.
-      self.granted_cv.WaitWithTimeout(&mu_, std::min(kCancellationSlice, deadline - now));
-    }
-  }
-
-  // `worker` is free: it goes to the longest-waiting caller, or becomes kIdle. Handing it over
-  // directly (not waking callers to race for it) keeps the order fair under overload, and wakes one
-  // thread, not a thousand.
-  void BecameFree(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (waiters_.empty()) {
-      worker.state = Worker::State::kIdle;
-      return;
-    }
-    Waiter* first = waiters_.front();
-    waiters_.pop_front();
-    worker.state = Worker::State::kBusy;
-    first->granted = &worker;
-    first->granted_cv.Signal();
-  }
-
-  // Returns a worker after use; one that had to die is left to the restarter.
-  void Release(Worker& worker) {
-    bool retired = false;
-    if (worker.pid >= 0) {
-      const std::optional<absl::Duration> used = CpuTimeOf(worker);
-      if (used.has_value() && *used >= options_.retire_after_cpu) {
-        Stop(worker);
-        retired = true;
-      }
-    }
-    absl::MutexLock lock(&mu_);
-    if (retired) ++stats_.retirements;
-    if (worker.pid < 0) {
-      worker.state = Worker::State::kDead;
-    } else {
-      BecameFree(worker);
-    }
-  }
-
-  // The restarter thread: replaces dead workers off the request path, so the evaluation that
-  // killed one is answered at once and others keep using the live workers meanwhile.
-  void RestartDeadWorkers() {
-    for (;;) {
-      Worker* dead = nullptr;
-      {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
-            +[](WorkerSandboxImpl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-              if (self->stopping_) return true;
-              for (const Worker& w : self->workers_) {
-                if (w.state == Worker::State::kDead) return true;
-              }
-              return false;
-            },
-            this));
-        if (stopping_) return;
-        for (Worker& w : workers_) {
-          if (w.state == Worker::State::kDead) {
-            w.state = Worker::State::kStarting;
-            dead = &w;
-            break;
-          }
-        }
-      }
-      absl::Status started = Spawn(*dead);
-      if (started.ok()) started = AwaitReady(*dead);
+      absl::Status started = Spawn(worker);
+      if (started.ok()) started = AwaitReady(worker);
+      if (started.ok()) return true;
       absl::MutexLock lock(&mu_);
-      // A worker that cannot start is retried; the failure shows in the starts count not moving.
-      if (started.ok()) {
-        BecameFree(*dead);
-      } else {
-        dead->state = Worker::State::kDead;
-      }
-      if (!started.ok()) mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Seconds(1));
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping_), kRestartBackoff)) return false;
     }
+  }
+
+  // A worker that has used its CPU budget is replaced between two runs.
+  void RetireIfSpent(Worker& worker) {
+    if (worker.pid < 0) return;
+    const std::optional<absl::Duration> used = CpuTimeOf(worker);
+    if (!used.has_value() || *used < options_.retire_after_cpu) return;
+    Stop(worker);
+    absl::MutexLock lock(&mu_);
+    ++stats_.retirements;
   }
 
   absl::Status Spawn(Worker& worker) {
@@ -544,12 +622,17 @@ class WorkerSandboxImpl final : public WorkerSandbox {
   const WorkerSandboxOptions options_;
   const TimeSource& time_source_;
   mutable absl::Mutex mu_;
-  // The vector never changes size. A Worker's state is guarded by mu_; its pid, fd and next_id
-  // belong to whoever moved it out of kIdle or kDead (a caller, or the restarter).
+  // The vector never changes size; each Worker belongs to its driver (and, before the drivers
+  // start and after they end, to the constructing and destroying thread).
   std::vector<Worker> workers_;
+  std::vector<std::thread> drivers_;
+  std::thread watcher_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<Waiter*> waiters_ ABSL_GUARDED_BY(mu_);
-  std::thread restarter_;
+  // Jobs waiting for a worker, oldest first.
+  std::deque<std::unique_ptr<Job>> queue_ ABSL_GUARDED_BY(mu_);
+  // Set when a job is queued that the watcher must look at before the time it sleeps until.
+  bool watcher_should_look_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time watcher_sleeps_until_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   WorkerStats stats_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::deque<absl::Time>> failures_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> quarantined_until_ ABSL_GUARDED_BY(mu_);

@@ -34,7 +34,8 @@ struct WorkerSandboxOptions {
   std::vector<std::string> worker_args;
   // When not -1, a descriptor every worker inherits as kWorkerInheritedFd (a SharedBytecode).
   int inherited_fd = -1;
-  // Worker processes; each runs one evaluation (one run of it) at a time.
+  // Worker processes (each with its driver thread); each runs one evaluation (one run of it) at a
+  // time.
   int workers = 2;
   // How long past its deadline (or its cancellation) an evaluation may take before its worker is
   // killed: Duktape's native built-ins (a catastrophic regex, a huge join) never check the clock.
@@ -64,17 +65,20 @@ struct WorkerStats {
   int retirements = 0;  // workers replaced between evaluations for their CPU time
 };
 
-// A Sandbox whose scripts run in supervised worker processes. A worker never waits for a vendor: a
-// script's connector call suspends the evaluation and frees the worker, the caller's thread makes
-// the call, and the script runs again (on any worker) with the answer, until it finishes. A
-// thread waiting on a vendor costs a stack; a worker waiting would cost a process. So
-// `workers` is sized for CPU and the callers' threads for evaluations in flight (docs/
-// architecture.md has the numbers behind this choice). A worker that overruns is killed and
-// its evaluation answered SCRIPT_TIMEOUT (or cancelled). One that dies or breaks its channel
-// (closes it; sends a malformed or cut-short frame, a reply for another request, or one without a
-// result) is stopped, and the evaluation it holds is answered SANDBOX_CRASHED naming the failure.
-// Either way the worker is replaced and evaluations on other workers are unaffected; a request
-// that never reached a lost worker goes to another. Thread-safe.
+// A Sandbox whose scripts run in supervised worker processes. Each worker has one driver thread
+// that sends it the oldest waiting run and waits for the answer; callers wait for no worker and no
+// vendor on a thread of their own (EvaluateAsync). A worker never waits for a vendor either: a
+// script's connector call suspends the evaluation and frees the worker, the connector host makes
+// the call (ConnectorHost::CallAsync), and the script runs again (on any worker) with the answer,
+// until it finishes. So `workers` is sized for CPU alone, and an evaluation in flight costs its
+// messages, not a thread (docs/architecture.md has the numbers behind this choice). A run that
+// waits for a worker past its deadline is answered kNoWorker, a cancelled one kCancelled. A worker
+// that overruns is killed and its evaluation answered SCRIPT_TIMEOUT (or cancelled). One that dies
+// or breaks its channel (closes it; sends a malformed or cut-short frame, a reply for another
+// request, or one without a result) is stopped, and the evaluation it holds is answered
+// SANDBOX_CRASHED naming the failure. Either way the worker is replaced and evaluations on other
+// workers are unaffected; a request that never reached a lost worker goes to another. Every
+// evaluation must have ended before the sandbox is destroyed. Thread-safe.
 class WorkerSandbox : public Sandbox {
  public:
   virtual WorkerStats stats() const = 0;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 
 #include <atomic>
+#include <deque>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/await_callback.h"
 #include "common/cancellation.h"
 #include "common/time_source.h"
 #include "gmock/gmock.h"
@@ -273,25 +275,84 @@ TEST_F(WorkerSandboxTest, ConcurrentEvaluationsEachGetTheirOwnAnswer) {
   EXPECT_THAT(wrong, ::testing::Each(0));
 }
 
-// A vendor that answers every call after `latency` with {score: 0.25}, counting the calls.
+// A vendor that answers every call `latency` after it was made, with {score: 0.25}, from one
+// thread of its own: a call waiting for its answer holds no thread.
 class SlowVendor final : public ConnectorHost {
  public:
-  explicit SlowVendor(absl::Duration latency) : latency_(latency) {}
-  ConnectorCallOutcome Call(const std::string&, const std::string&,
-                            const google::protobuf::Struct&) override {
-    ++calls_;
-    absl::SleepFor(latency_);
-    ConnectorCallOutcome outcome;
-    outcome.http_status = 200;
-    (*outcome.body.mutable_struct_value()->mutable_fields())["score"].set_number_value(0.25);
-    return outcome;
+  explicit SlowVendor(absl::Duration latency)
+      : latency_(latency), answerer_([this] { AnswerWhenDue(); }) {}
+  ~SlowVendor() override {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    answerer_.join();
   }
-  int calls() const { return calls_; }
+
+  ConnectorCallOutcome Call(const std::string& connector, const std::string& operation,
+                            const google::protobuf::Struct& params) override {
+    return AwaitCallback<ConnectorCallOutcome>([&](ConnectorCallDone done) {
+      CallAsync(connector, operation, params, std::move(done));
+    });
+  }
+  void CallAsync(const std::string&, const std::string&, const google::protobuf::Struct&,
+                 ConnectorCallDone done) override {
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+    waiting_.push_back({absl::Now() + latency_, std::move(done)});
+  }
+  int calls() const {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+  int waiting() const {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(waiting_.size());
+  }
 
  private:
+  struct Waiting {
+    absl::Time due;
+    ConnectorCallDone done;
+  };
+
+  void AnswerWhenDue() {
+    for (;;) {
+      std::vector<ConnectorCallDone> due;
+      {
+        absl::MutexLock lock(&mu_);
+        if (stopping_) return;
+        while (!waiting_.empty() && waiting_.front().due <= absl::Now()) {
+          due.push_back(std::move(waiting_.front().done));
+          waiting_.pop_front();
+        }
+      }
+      for (ConnectorCallDone& done : due) {
+        ConnectorCallOutcome outcome;
+        outcome.http_status = 200;
+        (*outcome.body.mutable_struct_value()->mutable_fields())["score"].set_number_value(0.25);
+        std::move(done)(std::move(outcome));
+      }
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+
   const absl::Duration latency_;
-  std::atomic<int> calls_{0};
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<Waiting> waiting_ ABSL_GUARDED_BY(mu_);
+  std::thread answerer_;
 };
+
+// The threads of this process.
+int ThreadCount() {
+  int threads = 0;
+  DIR* tasks = opendir("/proc/self/task");
+  while (dirent* entry = readdir(tasks)) threads += entry->d_name[0] != '.';
+  closedir(tasks);
+  return threads;
+}
 
 // The worker is free while the vendor takes its time: with one worker, an evaluation that needs no
 // vendor is answered meanwhile, and the waiting one ends with the vendor's answer, its console
@@ -335,6 +396,57 @@ TEST_F(WorkerSandboxTest, AnEvaluationWaitingOnAVendorLeavesItsWorkerFree) {
   EXPECT_EQ(vendor.calls(), 1);
   EXPECT_FALSE(waiting.compile.cache_hit);  // as its first run found it, not its second
   EXPECT_EQ(sandbox_->stats().starts, 1);
+}
+
+// Evaluations waiting on a vendor hold no thread and no worker: 200 of them are started from this
+// one thread on one worker, all wait on the vendor at once with the thread count unchanged, and
+// each ends with its own answer once the vendor's arrive.
+TEST_F(WorkerSandboxTest, EvaluationsWaitingOnAVendorHoldNoThread) {
+  WorkerSandboxOptions options = Options();
+  options.workers = 1;
+  options.worker_args.push_back("--sandbox_worker_connectors=vendor:=lookup");
+  sandbox_.reset();
+  ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+  // Long enough for all 200 first runs to reach their call on a slow machine.
+  SlowVendor vendor(absl::Seconds(5));
+  const int threads_before = ThreadCount();
+
+  constexpr int kEvaluations = 200;
+  absl::Mutex mu;
+  std::vector<absl::StatusOr<SandboxResult>> results(kEvaluations);
+  int finished = 0;
+  std::vector<std::string> sources;
+  for (int i = 0; i < kEvaluations; ++i) {
+    sources.push_back(absl::StrCat("var r = connectors.vendor.lookup({n: ", i,
+                                   "}); return r.body.score + ", i, ";"));
+  }
+  for (int i = 0; i < kEvaluations; ++i) {
+    SandboxRequest request;
+    request.source = sources[i];
+    request.deadline = time_.Now() + absl::Seconds(30);
+    request.connector_host = &vendor;
+    sandbox_->EvaluateAsync(request, [&, i](absl::StatusOr<SandboxResult> result) {
+      absl::MutexLock lock(&mu);
+      results[i] = std::move(result);
+      ++finished;
+    });
+  }
+  for (int i = 0; i < 1000 && vendor.waiting() < kEvaluations; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(vendor.waiting(), kEvaluations);
+  EXPECT_EQ(ThreadCount(), threads_before);
+
+  absl::MutexLock lock(&mu);
+  ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(
+                                      +[](int* n) { return *n == kEvaluations; }, &finished),
+                                  absl::Seconds(30)));
+  for (int i = 0; i < kEvaluations; ++i) {
+    ASSERT_OK(results[i].status());
+    ASSERT_FALSE(results[i]->evaluation.error.has_value()) << results[i]->evaluation.error->message;
+    EXPECT_EQ(results[i]->evaluation.result.number_value(), 0.25 + i);
+  }
+  EXPECT_EQ(vendor.calls(), kEvaluations);
 }
 
 // Callers waiting for a worker get one in the order they asked: under overload, nobody waits
