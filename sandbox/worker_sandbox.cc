@@ -44,11 +44,16 @@ constexpr absl::Duration kCompileRoundTrip = absl::Seconds(30);
 // How long a driver waits before trying again to start a worker that would not start.
 constexpr absl::Duration kRestartBackoff = absl::Seconds(1);
 
-// A worker process, owned by its driver thread.
+// A worker process and its driver thread. The process (pid, fd, next_id) belongs to the driver.
 struct Worker {
   pid_t pid = -1;  // -1: not running (the driver starts it before taking the next run)
   int fd = -1;
   uint64_t next_id = 1;
+  // Guarded by the sandbox's mutex: whether the driver waits for a job, the job handed to it, and
+  // how it is woken.
+  bool idle = false;
+  std::unique_ptr<class Job> handed;
+  absl::CondVar wake;
 };
 
 // True when the peer closed `fd` and everything it sent has been read.
@@ -180,6 +185,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
+      for (Worker& worker : workers_) worker.wake.Signal();
     }
     for (std::thread& driver : drivers_) driver.join();
     if (watcher_.joinable()) watcher_.join();
@@ -272,13 +278,25 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
                                        : std::min(job.deadline, now + kCancellationSlice);
   }
 
-  // JobQueue: the job waits for the first free worker, behind those queued before it.
-  void Submit(std::unique_ptr<Job> job) override {
+  // JobQueue: the job goes to the first idle driver (the lowest-numbered, so that light traffic
+  // keeps to one warm worker and its compile cache), or waits behind those queued before it.
+  void Submit(std::unique_ptr<Job> job) override { Enqueue(std::move(job), /*first=*/false); }
+
+  // Hands `job` to an idle driver, or queues it (at the front when `first`: it was taken from the
+  // queue and could not be run).
+  void Enqueue(std::unique_ptr<Job> job, bool first) {
     {
       absl::MutexLock lock(&mu_);
       if (!stopping_) {
+        for (Worker& worker : workers_) {
+          if (worker.idle && worker.handed == nullptr) {
+            worker.handed = std::move(job);
+            worker.wake.Signal();
+            return;
+          }
+        }
         if (LookAtBy(*job, time_source_.Now()) < watcher_sleeps_until_) watcher_should_look_ = true;
-        queue_.push_back(std::move(job));
+        first ? queue_.push_front(std::move(job)) : queue_.push_back(std::move(job));
         return;
       }
     }
@@ -291,7 +309,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   void Drive(Worker& worker) {
     for (;;) {
       if (worker.pid < 0 && !Restart(worker)) return;
-      std::unique_ptr<Job> job = Take();
+      std::unique_ptr<Job> job = Take(worker);
       if (job == nullptr) return;
       const absl::Status sent = Send(worker, job->message);
       if (absl::IsUnavailable(sent)) {
@@ -300,7 +318,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
         // front of the queue and this worker is replaced.
         Stop(worker);
         CountFailure(/*killed=*/false);
-        PutBack(std::move(job));
+        Enqueue(std::move(job), /*first=*/true);
         continue;
       }
       Outcome outcome = sent.ok() ? Exchange(worker, *job) : Outcome(sent);
@@ -309,29 +327,18 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     }
   }
 
-  // The oldest waiting job, or null when the sandbox is stopping.
-  std::unique_ptr<Job> Take() {
+  // The oldest waiting job, else the next one submitted; null when the sandbox is stopping.
+  std::unique_ptr<Job> Take(Worker& worker) {
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](WorkerSandboxImpl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-          return self->stopping_ || !self->queue_.empty();
-        },
-        this));
-    if (stopping_) return nullptr;
-    std::unique_ptr<Job> job = std::move(queue_.front());
-    queue_.pop_front();
-    return job;
-  }
-
-  void PutBack(std::unique_ptr<Job> job) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!stopping_) {
-        queue_.push_front(std::move(job));
-        return;
-      }
+    if (!queue_.empty()) {
+      std::unique_ptr<Job> job = std::move(queue_.front());
+      queue_.pop_front();
+      return job;
     }
-    Finish(std::move(job), StoppingError());
+    worker.idle = true;
+    while (worker.handed == nullptr && !stopping_) worker.wake.Wait(&mu_);
+    worker.idle = false;
+    return std::move(worker.handed);
   }
 
   // The watcher thread: answers a job that waits for a worker past its deadline (the workers are

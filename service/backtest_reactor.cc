@@ -99,8 +99,10 @@ class BacktestReactor final
       RecordedEvaluation record = std::move(pending_.front());
       pending_.pop_front();
       ++running_;
-      auto task = [this, record = std::move(record)]() mutable { Replay(std::move(record)); };
-      if (!deps_.pool->TrySubmit(std::move(task))) {
+      auto task = [this, record = std::move(record)](EvaluatorPool::Slot slot) mutable {
+        Replay(std::move(record), std::move(slot));
+      };
+      if (!deps_.pool->TrySubmitAsync(std::move(task))) {
         --running_;
         FailLocked(grpc::StatusCode::RESOURCE_EXHAUSTED,
                    "SERVER_OVERLOADED: every evaluator is busy; retry with less parallelism");
@@ -144,31 +146,47 @@ class BacktestReactor final
     failure_ = grpc::Status(code, message);
   }
 
-  // Runs on an evaluator thread.
-  void Replay(RecordedEvaluation record) {
+  // One record's replay, from its start to its result.
+  struct Replaying {
     BacktestResult result;
+    EvaluateCodeRequest request;
+    EvaluateCodeResponse response;
+  };
+
+  // Starts replaying `record` on an evaluator thread; the replay holds `slot` until it ends.
+  void Replay(RecordedEvaluation record, EvaluatorPool::Slot slot) {
+    auto replaying = std::make_unique<Replaying>();
+    BacktestResult& result = replaying->result;
     result.set_record_id(record.record_id());
-    const bool recorded_failed = record.has_error();
-    if (recorded_failed) {
+    if (record.has_error()) {
       result.set_old_error_reason(record.error().reason());
     } else {
       result.set_old_outcome(record.response().decision().outcome());
       *result.mutable_old_result() = record.response().result();
     }
-
-    const EvaluateCodeRequest replay = ReplayRequest(record, code_);
-    EvaluateCodeResponse response;
-    std::optional<EvaluationError> error;
-    std::variant<ResolvedLimits, EvaluationError> validated = deps_.validator->Validate(replay);
+    replaying->request = ReplayRequest(record, code_);
+    std::variant<ResolvedLimits, EvaluationError> validated =
+        deps_.validator->Validate(replaying->request);
     if (auto* invalid = std::get_if<EvaluationError>(&validated)) {
-      error = std::move(*invalid);
-    } else {
-      CallContext call{record.record_id(), deps_.time_source->Now(), absl::InfiniteFuture(),
-                       &cancellation_};
-      call.random_seed = replay.random_seed() != 0 ? replay.random_seed() : 1;
-      error = deps_.evaluator->Evaluate(replay, std::get<ResolvedLimits>(validated), call,
-                                        &response);
+      return Replayed(*replaying, std::move(*invalid));
     }
+    CallContext call{record.record_id(), deps_.time_source->Now(), absl::InfiniteFuture(),
+                     &cancellation_};
+    call.random_seed =
+        replaying->request.random_seed() != 0 ? replaying->request.random_seed() : 1;
+    Replaying& started = *replaying;
+    deps_.evaluator->EvaluateAsync(
+        started.request, std::get<ResolvedLimits>(validated), call, &started.response,
+        [this, replaying = std::move(replaying),
+         slot = std::move(slot)](std::optional<EvaluationError> error) mutable {
+          Replayed(*replaying, std::move(error));
+        });
+  }
+
+  // Compares a replay's answer with the recorded one and sends the result.
+  void Replayed(Replaying& replaying, std::optional<EvaluationError> error) {
+    BacktestResult result = std::move(replaying.result);
+    const EvaluateCodeResponse& response = replaying.response;
     absl::Duration engine_time;
     if (error.has_value()) {
       result.set_new_error_reason(error->reason());

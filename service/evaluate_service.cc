@@ -206,9 +206,9 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(
     return fail(*std::move(refused));
   }
 
-  const bool queued = pool_.TrySubmit(
-      [this, reactor, request, limits, call, response] {
-        RunEvaluation(reactor, request, limits, call, response);
+  const bool queued = pool_.TrySubmitAsync(
+      [this, reactor, request, limits, call, response](EvaluatorPool::Slot slot) {
+        RunEvaluation(reactor, request, limits, call, response, std::move(slot));
       },
       EvaluationDeadline(call, limits),
       [this, reactor, request, call] {
@@ -228,27 +228,31 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(
 void EvaluateServiceImpl::RunEvaluation(CallReactor* reactor,
                                         const evaluate::v1::EvaluateCodeRequest* request,
                                         const ResolvedLimits& limits, const CallContext& call,
-                                        evaluate::v1::EvaluateCodeResponse* response) {
+                                        evaluate::v1::EvaluateCodeResponse* response,
+                                        EvaluatorPool::Slot slot) {
   metrics_.SetQueueDepth(pool_.queue_depth());
-  std::optional<EvaluationError> error;
   if (reactor->cancellation().IsCancelled()) {
-    error = StoppedError(reactor->cancellation());
-  } else {
-    error = evaluator_.Evaluate(*request, limits, call, response);
+    FinishEvaluation(reactor, call, request, response, StoppedError(reactor->cancellation()));
+    return;
   }
-  if (logger_.should_log(spdlog::level::debug)) {
-    nlohmann::json labels = nlohmann::json::object();
-    for (const auto& [key, value] : request->labels()) labels[key] = value;
-    LogEvent(logger_, spdlog::level::debug,
-             {{"type", "evaluation"},
-              {"decision_id", call.decision_id},
-              {"code_sha256", error ? error->code_sha256() : response->code_sha256()},
-              {"outcome", error ? error->reason() : "OK"},
-              {"labels", labels},
-              {"traceparent", call.traceparent},
-              {"wall_us", absl::ToInt64Microseconds(time_source_.Now() - call.received)}});
-  }
-  FinishEvaluation(reactor, call, request, response, std::move(error));
+  evaluator_.EvaluateAsync(
+      *request, limits, call, response,
+      [this, reactor, request, call, response,
+       slot = std::move(slot)](std::optional<EvaluationError> error) mutable {
+        if (logger_.should_log(spdlog::level::debug)) {
+          nlohmann::json labels = nlohmann::json::object();
+          for (const auto& [key, value] : request->labels()) labels[key] = value;
+          LogEvent(logger_, spdlog::level::debug,
+                   {{"type", "evaluation"},
+                    {"decision_id", call.decision_id},
+                    {"code_sha256", error ? error->code_sha256() : response->code_sha256()},
+                    {"outcome", error ? error->reason() : "OK"},
+                    {"labels", labels},
+                    {"traceparent", call.traceparent},
+                    {"wall_us", absl::ToInt64Microseconds(time_source_.Now() - call.received)}});
+        }
+        FinishEvaluation(reactor, call, request, response, std::move(error));
+      });
 }
 
 grpc::ServerUnaryReactor* EvaluateServiceImpl::CompileCode(

@@ -51,7 +51,8 @@ struct ServiceDependencies {
 };
 
 // The gRPC face of the service (callback API). Handlers validate on gRPC's thread, hand the work
-// to the EvaluatorPool and return at once; the pool's thread calls Finish. Thread-safe.
+// to the EvaluatorPool and return at once; an evaluation is answered by whichever thread ends it
+// (a sandbox worker's driver, the connector I/O thread, or the pool's own thread). Thread-safe.
 class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::CallbackService {
  public:
   explicit EvaluateServiceImpl(const ServiceDependencies& dependencies);
@@ -102,10 +103,10 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
   // Finishes a call of `method` with `status`, counting it.
   void Answer(CallReactor* reactor, const char* method, absl::Time received, grpc::Status status);
 
-  // Runs on an evaluator thread.
+  // Starts the evaluation on an evaluator thread; it holds `slot` until it is answered.
   void RunEvaluation(CallReactor* reactor, const evaluate::v1::EvaluateCodeRequest* request,
                      const ResolvedLimits& limits, const CallContext& call,
-                     evaluate::v1::EvaluateCodeResponse* response);
+                     evaluate::v1::EvaluateCodeResponse* response, EvaluatorPool::Slot slot);
 
   const RequestValidator& validator_;
   const Evaluator& evaluator_;

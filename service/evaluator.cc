@@ -1,9 +1,11 @@
 #include "service/evaluator.h"
 
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/await_callback.h"
 #include "google/protobuf/util/time_util.h"
 #include "service/decision.h"
 #include "service/recorded_connector_gateway.h"
@@ -96,82 +98,11 @@ EvaluationError ToError(const sandbox::ScriptError& script_error, const CallCont
   return NewError(evaluate::v1::INTERNAL_ERROR, "unknown script error kind");
 }
 
-}  // namespace
-
-absl::Time EvaluationDeadline(const CallContext& call, const ResolvedLimits& limits) {
-  return std::min(call.received + limits.timeout, call.deadline);
-}
-
-std::optional<EvaluationError> Evaluator::Evaluate(
-    const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
-    const CallContext& call, evaluate::v1::EvaluateCodeResponse* response) const {
-  response->set_decision_id(call.decision_id);
-  // The script's world: recorded in the answer so the evaluation can be replayed.
-  const absl::Time clock =
-      request.has_now()
-          ? absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(request.now()))
-          : call.received;
-  const uint64_t seed = request.random_seed() != 0 ? request.random_seed() : call.random_seed;
-  *response->mutable_evaluation_time() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(clock));
-  response->set_random_seed(seed);
-  // Replays answer vendor calls from the recording and never touch the network.
-  std::optional<RecordedConnectorGateway> replay;
-  if (request.has_replay()) {
-    replay.emplace(std::vector<evaluate::v1::ConnectorCall>(
-        request.replay().connector_calls().begin(), request.replay().connector_calls().end()));
-  }
-  evaluate::v1::Usage usage;
-  const auto tenant = request.labels().find("tenant");
-  GatewayConnectorHost connector_host(
-      replay.has_value() ? static_cast<connectors::ConnectorGateway&>(*replay) : gateway_,
-      tenant != request.labels().end() ? tenant->second : "",
-      {request.connectors().begin(), request.connectors().end()}, EvaluationDeadline(call, limits),
-      limits.max_connector_calls, metrics_);
-  std::optional<EvaluationError> error =
-      CompileAndRun(request, limits, call, clock, seed, connector_host, response, &usage);
-  usage.set_connector_calls(static_cast<uint32_t>(connector_host.calls().size()));
-  for (const evaluate::v1::ConnectorCall& record : connector_host.calls()) {
-    *(error.has_value() ? error->add_connector_calls() : response->add_connector_calls()) = record;
-  }
-  const absl::Duration wall_time = time_source_.Now() - call.received;
-  *usage.mutable_wall_time() = ToProto(wall_time);
-  if (metrics_ != nullptr) {
-    metrics_->RecordEvaluation(
-        error.has_value() ? error->reason() : "OK", wall_time,
-        absl::Nanoseconds(google::protobuf::util::TimeUtil::DurationToNanoseconds(
-            usage.engine_time())),
-        usage.peak_heap_bytes(), usage.compile_cache_hit());
-  }
-  if (!error.has_value()) {
-    *response->mutable_usage() = std::move(usage);
-    return std::nullopt;
-  }
-  if (error->logs().empty()) *error->mutable_logs() = std::move(*response->mutable_logs());
-  *error->mutable_usage() = std::move(usage);
-  error->set_decision_id(call.decision_id);
-  error->set_code_sha256(response->code_sha256());
-  *error->mutable_evaluation_time() = response->evaluation_time();
-  error->set_random_seed(seed);
-  return error;
-}
-
-std::optional<EvaluationError> Evaluator::CompileAndRun(
-    const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
-    const CallContext& call, absl::Time clock, uint64_t random_seed,
-    GatewayConnectorHost& connector_host, evaluate::v1::EvaluateCodeResponse* response,
-    evaluate::v1::Usage* usage) const {
-  sandbox::SandboxRequest run;
-  run.clock = clock;
-  run.random_seed = random_seed;
-  run.source = request.code();
-  run.input = &request.input();
-  run.limits = limits.engine;
-  run.deadline = EvaluationDeadline(call, limits);
-  run.cancellation = call.cancellation;
-  const auto tenant = request.labels().find("tenant");
-  if (tenant != request.labels().end()) run.partition = tenant->second;
-  run.connector_host = &connector_host;
-  absl::StatusOr<sandbox::SandboxResult> result = sandbox_.Evaluate(run);
+// What the sandbox's answer means for the caller: the response (nullopt) or the error.
+std::optional<EvaluationError> Interpret(absl::StatusOr<sandbox::SandboxResult> result,
+                                         const CallContext& call, const ResolvedLimits& limits,
+                                         evaluate::v1::EvaluateCodeResponse* response,
+                                         evaluate::v1::Usage* usage) {
   if (!result.ok()) {
     return NewError(evaluate::v1::INTERNAL_ERROR,
                     absl::StrCat("the sandbox failed: ", result.status().ToString()));
@@ -199,6 +130,115 @@ std::optional<EvaluationError> Evaluator::CompileAndRun(
   std::optional<EvaluationError> error = ExtractDecision(evaluation.result, &decision);
   if (decision.has_value()) *response->mutable_decision() = *std::move(decision);
   *response->mutable_result() = std::move(evaluation.result);
+  return error;
+}
+
+}  // namespace
+
+absl::Time EvaluationDeadline(const CallContext& call, const ResolvedLimits& limits) {
+  return std::min(call.received + limits.timeout, call.deadline);
+}
+
+// One evaluation between its start and the sandbox's answer.
+struct Evaluator::Running {
+  Running(const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
+          const CallContext& call, evaluate::v1::EvaluateCodeResponse* response,
+          EvaluationDone done)
+      : request(request), limits(limits), call(call), response(response), done(std::move(done)) {}
+
+  const evaluate::v1::EvaluateCodeRequest& request;
+  const ResolvedLimits limits;
+  const CallContext call;
+  evaluate::v1::EvaluateCodeResponse* const response;
+  EvaluationDone done;
+  uint64_t random_seed = 0;
+  // Replays answer vendor calls from the recording and never touch the network.
+  std::optional<RecordedConnectorGateway> replay;
+  std::optional<GatewayConnectorHost> connector_host;
+};
+
+void Evaluator::EvaluateAsync(const evaluate::v1::EvaluateCodeRequest& request,
+                              const ResolvedLimits& limits, const CallContext& call,
+                              evaluate::v1::EvaluateCodeResponse* response,
+                              EvaluationDone done) const {
+  auto running = std::make_unique<Running>(request, limits, call, response, std::move(done));
+  response->set_decision_id(call.decision_id);
+  // The script's world: recorded in the answer so the evaluation can be replayed.
+  const absl::Time clock =
+      request.has_now()
+          ? absl::FromUnixNanos(TimeUtil::TimestampToNanoseconds(request.now()))
+          : call.received;
+  running->random_seed = request.random_seed() != 0 ? request.random_seed() : call.random_seed;
+  *response->mutable_evaluation_time() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(clock));
+  response->set_random_seed(running->random_seed);
+  if (request.has_replay()) {
+    running->replay.emplace(std::vector<evaluate::v1::ConnectorCall>(
+        request.replay().connector_calls().begin(), request.replay().connector_calls().end()));
+  }
+  const auto tenant = request.labels().find("tenant");
+  running->connector_host.emplace(
+      running->replay.has_value() ? static_cast<connectors::ConnectorGateway&>(*running->replay)
+                                  : gateway_,
+      tenant != request.labels().end() ? tenant->second : "",
+      std::vector<std::string>{request.connectors().begin(), request.connectors().end()},
+      EvaluationDeadline(call, limits), limits.max_connector_calls, metrics_);
+
+  sandbox::SandboxRequest run;
+  run.clock = clock;
+  run.random_seed = running->random_seed;
+  run.source = request.code();
+  run.input = &request.input();
+  run.limits = limits.engine;
+  run.deadline = EvaluationDeadline(call, limits);
+  run.cancellation = call.cancellation;
+  if (tenant != request.labels().end()) run.partition = tenant->second;
+  run.connector_host = &*running->connector_host;
+  sandbox_.EvaluateAsync(
+      run, [this, running = std::move(running)](absl::StatusOr<sandbox::SandboxResult> result) {
+        std::optional<EvaluationError> error = Conclude(*running, std::move(result));
+        std::move(running->done)(std::move(error));
+      });
+}
+
+std::optional<EvaluationError> Evaluator::Evaluate(
+    const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
+    const CallContext& call, evaluate::v1::EvaluateCodeResponse* response) const {
+  return AwaitCallback<std::optional<EvaluationError>>([&](EvaluationDone done) {
+    EvaluateAsync(request, limits, call, response, std::move(done));
+  });
+}
+
+std::optional<EvaluationError> Evaluator::Conclude(
+    Running& running, absl::StatusOr<sandbox::SandboxResult> result) const {
+  const CallContext& call = running.call;
+  evaluate::v1::EvaluateCodeResponse* response = running.response;
+  evaluate::v1::Usage usage;
+  std::optional<EvaluationError> error = Interpret(std::move(result), call, running.limits,
+                                                   response, &usage);
+  const std::vector<evaluate::v1::ConnectorCall>& calls = running.connector_host->calls();
+  usage.set_connector_calls(static_cast<uint32_t>(calls.size()));
+  for (const evaluate::v1::ConnectorCall& record : calls) {
+    *(error.has_value() ? error->add_connector_calls() : response->add_connector_calls()) = record;
+  }
+  const absl::Duration wall_time = time_source_.Now() - call.received;
+  *usage.mutable_wall_time() = ToProto(wall_time);
+  if (metrics_ != nullptr) {
+    metrics_->RecordEvaluation(
+        error.has_value() ? error->reason() : "OK", wall_time,
+        absl::Nanoseconds(google::protobuf::util::TimeUtil::DurationToNanoseconds(
+            usage.engine_time())),
+        usage.peak_heap_bytes(), usage.compile_cache_hit());
+  }
+  if (!error.has_value()) {
+    *response->mutable_usage() = std::move(usage);
+    return std::nullopt;
+  }
+  if (error->logs().empty()) *error->mutable_logs() = std::move(*response->mutable_logs());
+  *error->mutable_usage() = std::move(usage);
+  error->set_decision_id(call.decision_id);
+  error->set_code_sha256(response->code_sha256());
+  *error->mutable_evaluation_time() = response->evaluation_time();
+  error->set_random_seed(running.random_seed);
   return error;
 }
 

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/cancellation.h"
 #include "common/time_source.h"
@@ -37,9 +39,11 @@ struct CallContext {
 // caller's gRPC deadline.
 absl::Time EvaluationDeadline(const CallContext& call, const ResolvedLimits& limits);
 
+// Called once with an evaluation's error, or nullopt when the response is filled.
+using EvaluationDone = absl::AnyInvocable<void(std::optional<evaluate::v1::EvaluationError>) &&>;
+
 // Runs one request end to end: compile and evaluate in the sandbox, type the decision, build the
-// response or the error. Knows no gRPC types. Blocks for the length of the evaluation: call it from
-// an evaluator thread. Thread-safe.
+// response or the error. Knows no gRPC types. Thread-safe.
 class Evaluator {
  public:
   // All references must outlive the evaluator.
@@ -48,8 +52,16 @@ class Evaluator {
             const TimeSource& time_source, observability::Metrics* metrics = nullptr)
       : sandbox_(sandbox), gateway_(gateway), time_source_(time_source), metrics_(metrics) {}
 
-  // Fills `response` and returns nullopt on success. On failure returns the error, carrying the logs
-  // captured so far, the usage, the decision id and the code hash.
+  // Starts the evaluation and returns; `done` gets nullopt when `response` is filled, or the
+  // error, carrying the logs captured so far, the usage, the decision id and the code hash. It
+  // runs on any thread (with the in-process sandbox, on this one before EvaluateAsync returns:
+  // call it from an evaluator thread). `request`, `response` and the call's cancellation must
+  // outlive the call of `done`.
+  void EvaluateAsync(const evaluate::v1::EvaluateCodeRequest& request,
+                     const ResolvedLimits& limits, const CallContext& call,
+                     evaluate::v1::EvaluateCodeResponse* response, EvaluationDone done) const;
+
+  // EvaluateAsync, waiting for the evaluation to end.
   std::optional<evaluate::v1::EvaluationError> Evaluate(
       const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
       const CallContext& call, evaluate::v1::EvaluateCodeResponse* response) const;
@@ -61,12 +73,10 @@ class Evaluator {
       evaluate::v1::CompileCodeResponse* response) const;
 
  private:
-  // Everything but the bookkeeping shared by success and failure.
-  std::optional<evaluate::v1::EvaluationError> CompileAndRun(
-      const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
-      const CallContext& call, absl::Time clock, uint64_t random_seed,
-      GatewayConnectorHost& connector_host, evaluate::v1::EvaluateCodeResponse* response,
-      evaluate::v1::Usage* usage) const;
+  struct Running;
+  // Turns the sandbox's answer into the response or the error, and accounts for the evaluation.
+  std::optional<evaluate::v1::EvaluationError> Conclude(
+      Running& running, absl::StatusOr<sandbox::SandboxResult> result) const;
 
   sandbox::Sandbox& sandbox_;
   connectors::ConnectorGateway& gateway_;

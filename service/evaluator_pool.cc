@@ -37,10 +37,22 @@ EvaluatorPool::~EvaluatorPool() {
   }
   if (timer_.joinable()) timer_.join();
   for (pthread_t thread : threads_) pthread_join(thread, nullptr);
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](EvaluatorPool* pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool->mu_) {
+        return pool->in_flight_ == 0;
+      },
+      this));
 }
 
-bool EvaluatorPool::TrySubmit(std::function<void()> work, absl::Time deadline,
-                              std::function<void()> expired) {
+bool EvaluatorPool::TrySubmit(absl::AnyInvocable<void() &&> work, absl::Time deadline,
+                              absl::AnyInvocable<void() &&> expired) {
+  return TrySubmitAsync([work = std::move(work)](Slot) mutable { std::move(work)(); }, deadline,
+                        std::move(expired));
+}
+
+bool EvaluatorPool::TrySubmitAsync(absl::AnyInvocable<void(Slot) &&> work, absl::Time deadline,
+                                   absl::AnyInvocable<void() &&> expired) {
   absl::MutexLock lock(&mu_);
   if (stopping_ || static_cast<int>(queue_.size()) >= options_.queue_capacity) return false;
   if (expired == nullptr) deadline = absl::InfiniteFuture();
@@ -52,7 +64,7 @@ bool EvaluatorPool::TrySubmit(std::function<void()> work, absl::Time deadline,
 
 void EvaluatorPool::ExpireOverdueWork() {
   for (;;) {
-    std::vector<std::function<void()>> overdue;
+    std::vector<absl::AnyInvocable<void() &&>> overdue;
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;  // what is queued still runs, and answers its own deadline
@@ -79,7 +91,7 @@ void EvaluatorPool::ExpireOverdueWork() {
             next);
       }
     }
-    for (std::function<void()>& expired : overdue) expired();
+    for (absl::AnyInvocable<void() &&>& expired : overdue) std::move(expired)();
   }
 }
 
@@ -95,20 +107,27 @@ void* EvaluatorPool::ThreadMain(void* pool) {
 
 void EvaluatorPool::RunWork() {
   for (;;) {
-    std::function<void()> work;
+    absl::AnyInvocable<void(Slot) &&> work;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
           +[](EvaluatorPool* pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool->mu_) {
-            return pool->stopping_ || !pool->queue_.empty();
+            if (pool->queue_.empty()) return pool->stopping_;
+            return pool->in_flight_ < pool->max_in_flight_;
           },
           this));
       if (queue_.empty()) return;  // stopping, and nothing left to run
       work = std::move(queue_.front().work);
       queue_.pop_front();
+      ++in_flight_;
     }
-    work();
+    std::move(work)(Slot(this));
   }
+}
+
+void EvaluatorPool::Release() {
+  absl::MutexLock lock(&mu_);
+  --in_flight_;
 }
 
 }  // namespace evaluatecode::service

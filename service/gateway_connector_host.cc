@@ -1,8 +1,10 @@
 #include "service/gateway_connector_host.h"
 
+#include <memory>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/await_callback.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace evaluatecode::service {
@@ -22,15 +24,24 @@ GatewayConnectorHost::GatewayConnectorHost(connectors::ConnectorGateway& gateway
 sandbox::ConnectorCallOutcome GatewayConnectorHost::Call(const std::string& connector,
                                                          const std::string& operation,
                                                          const google::protobuf::Struct& params) {
+  return AwaitCallback<sandbox::ConnectorCallOutcome>([&](sandbox::ConnectorCallDone done) {
+    CallAsync(connector, operation, params, std::move(done));
+  });
+}
+
+void GatewayConnectorHost::CallAsync(const std::string& connector, const std::string& operation,
+                                     const google::protobuf::Struct& params,
+                                     sandbox::ConnectorCallDone done) {
+  const size_t index = calls_.size();
   evaluate::v1::ConnectorCall& record = calls_.emplace_back();
   record.set_connector(connector);
   record.set_operation(operation);
   if (calls_.size() > max_calls_) {
     record.set_error_reason("CONNECTOR_CALL_LIMIT");
-    return sandbox::ConnectorCallOutcome{
+    return std::move(done)(sandbox::ConnectorCallOutcome{
         "CONNECTOR_CALL_LIMIT",
         absl::StrCat("this evaluation may make at most ", max_calls_,
-                     " connector calls (limits.max_connector_calls)")};
+                     " connector calls (limits.max_connector_calls)")});
   }
 
   connectors::ConnectorRequest request;
@@ -40,12 +51,21 @@ sandbox::ConnectorCallOutcome GatewayConnectorHost::Call(const std::string& conn
   request.params = params;
   request.deadline = deadline_;
   request.allowed_connectors = allowed_connectors_;
-  connectors::ConnectorResult result = gateway_.CallAndWait(std::move(request));
+  // The gateway takes a copyable callback; the arguments may be gone once `done` has run.
+  auto shared_done = std::make_shared<sandbox::ConnectorCallDone>(std::move(done));
+  gateway_.Call(std::move(request), [this, index, shared_done](connectors::ConnectorResult result) {
+    std::move(*shared_done)(Record(index, std::move(result)));
+  });
+}
 
+sandbox::ConnectorCallOutcome GatewayConnectorHost::Record(size_t index,
+                                                           connectors::ConnectorResult result) {
   const std::string reason(connectors::ConnectorErrorReasonName(result.reason));
+  evaluate::v1::ConnectorCall& record = calls_[index];
   if (metrics_ != nullptr) {
-    metrics_->RecordConnectorCall(connector, operation, reason.empty() ? "OK" : reason,
-                                  result.duration, result.attempts, result.from_cache);
+    metrics_->RecordConnectorCall(record.connector(), record.operation(),
+                                  reason.empty() ? "OK" : reason, result.duration, result.attempts,
+                                  result.from_cache);
   }
   *record.mutable_params() = std::move(result.redacted_params);
   record.set_http_status(result.http_status);

@@ -16,7 +16,7 @@ namespace evaluatecode::service {
 // Serves one evaluation's connector calls through the connector gateway, with the evaluation's
 // tenant, allowed connectors and deadline, counting them against max_connector_calls and recording
 // each one (redacted params, outcome, response) for the response and the decision record.
-// Thread-compatible: the thread running the evaluation calls it.
+// Thread-compatible: one call at a time (an evaluation makes its calls one after the other).
 class GatewayConnectorHost final : public sandbox::ConnectorHost {
  public:
   // `gateway` and `metrics` (may be null) must outlive the host.
@@ -27,11 +27,19 @@ class GatewayConnectorHost final : public sandbox::ConnectorHost {
   // sandbox::ConnectorHost
   sandbox::ConnectorCallOutcome Call(const std::string& connector, const std::string& operation,
                                      const google::protobuf::Struct& params) override;
+  // Waits for the vendor on no thread: `done` runs on the gateway's I/O thread (or on this one,
+  // when the gateway answers at once).
+  void CallAsync(const std::string& connector, const std::string& operation,
+                 const google::protobuf::Struct& params, sandbox::ConnectorCallDone done) override;
 
   // The calls made so far, in order.
   const std::vector<evaluate::v1::ConnectorCall>& calls() const { return calls_; }
 
  private:
+  // Completes the record of call `index` with its result and turns the result into the outcome
+  // the script sees.
+  sandbox::ConnectorCallOutcome Record(size_t index, connectors::ConnectorResult result);
+
   connectors::ConnectorGateway& gateway_;
   const std::string tenant_;
   const std::vector<std::string> allowed_connectors_;

@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -26,6 +28,15 @@
 
 namespace evaluatecode::service {
 namespace {
+
+// `evaluator.threads` is the evaluations in flight. In-process scripts run on evaluator threads,
+// so they need one each; with sandbox workers a thread only starts an evaluation (or waits for a
+// CompileCode), and a few serve any number in flight.
+int EvaluatorThreads(const ServerConfig& config) {
+  if (config.isolation == "in_process") return config.evaluator_threads;
+  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  return std::min(config.evaluator_threads, std::max(4, 2 * cpus));
+}
 
 constexpr char kServiceName[] = "evaluate.v1.EvaluateService";
 // After the drain, how long stopped calls get to send their answer before the transport closes.
@@ -153,8 +164,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
                  server->worker_observer_.get(), server->typescript_bytecode_.get());
   if (!sandbox.ok()) return sandbox.status();
   server->sandbox_ = *std::move(sandbox);
-  absl::StatusOr<std::unique_ptr<EvaluatorPool>> pool = EvaluatorPool::Create(
-      {config.evaluator_threads, config.queue_capacity, config.evaluator_stack_bytes});
+  absl::StatusOr<std::unique_ptr<EvaluatorPool>> pool =
+      EvaluatorPool::Create({EvaluatorThreads(config), config.queue_capacity,
+                             config.evaluator_stack_bytes, config.evaluator_threads});
   if (!pool.ok()) return pool.status();
   server->pool_ = *std::move(pool);
   server->ids_ = NewRandomIdGenerator();
