@@ -181,7 +181,8 @@ void Evaluator::EvaluateAsync(const evaluate::v1::EvaluateCodeRequest& request,
                                   : gateway_,
       tenant != request.labels().end() ? tenant->second : "",
       std::vector<std::string>{request.connectors().begin(), request.connectors().end()},
-      EvaluationDeadline(call, limits), limits.max_connector_calls, metrics_);
+      EvaluationDeadline(call, limits), limits.max_connector_calls,
+      response->mutable_connector_calls(), metrics_);
 
   sandbox::SandboxRequest run;
   run.clock = clock;
@@ -215,10 +216,9 @@ std::optional<EvaluationError> Evaluator::Conclude(
   evaluate::v1::Usage usage;
   std::optional<EvaluationError> error = Interpret(std::move(result), call, running.limits,
                                                    response, &usage);
-  const std::vector<evaluate::v1::ConnectorCall>& calls = running.connector_host->calls();
-  usage.set_connector_calls(static_cast<uint32_t>(calls.size()));
-  for (const evaluate::v1::ConnectorCall& record : calls) {
-    *(error.has_value() ? error->add_connector_calls() : response->add_connector_calls()) = record;
+  usage.set_connector_calls(static_cast<uint32_t>(response->connector_calls_size()));
+  if (error.has_value()) {
+    error->mutable_connector_calls()->Swap(response->mutable_connector_calls());
   }
   const absl::Duration wall_time = time_source_.Now() - call.received;
   *usage.mutable_wall_time() = ToProto(wall_time);

@@ -9,17 +9,18 @@
 
 namespace evaluatecode::service {
 
-GatewayConnectorHost::GatewayConnectorHost(connectors::ConnectorGateway& gateway,
-                                           std::string tenant,
-                                           std::vector<std::string> allowed_connectors,
-                                           absl::Time deadline, uint32_t max_calls,
-                                           observability::Metrics* metrics)
+GatewayConnectorHost::GatewayConnectorHost(
+    connectors::ConnectorGateway& gateway, std::string tenant,
+    std::vector<std::string> allowed_connectors, absl::Time deadline, uint32_t max_calls,
+    google::protobuf::RepeatedPtrField<evaluate::v1::ConnectorCall>* calls,
+    observability::Metrics* metrics)
     : gateway_(gateway),
       tenant_(std::move(tenant)),
       allowed_connectors_(std::move(allowed_connectors)),
       deadline_(deadline),
       max_calls_(max_calls),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      calls_(calls) {}
 
 sandbox::ConnectorCallOutcome GatewayConnectorHost::Call(const std::string& connector,
                                                          const std::string& operation,
@@ -32,11 +33,11 @@ sandbox::ConnectorCallOutcome GatewayConnectorHost::Call(const std::string& conn
 void GatewayConnectorHost::CallAsync(const std::string& connector, const std::string& operation,
                                      const google::protobuf::Struct& params,
                                      sandbox::ConnectorCallDone done) {
-  const size_t index = calls_.size();
-  evaluate::v1::ConnectorCall& record = calls_.emplace_back();
+  const int index = calls_->size();
+  evaluate::v1::ConnectorCall& record = *calls_->Add();
   record.set_connector(connector);
   record.set_operation(operation);
-  if (calls_.size() > max_calls_) {
+  if (static_cast<uint32_t>(calls_->size()) > max_calls_) {
     record.set_error_reason("CONNECTOR_CALL_LIMIT");
     return std::move(done)(sandbox::ConnectorCallOutcome{
         "CONNECTOR_CALL_LIMIT",
@@ -58,10 +59,10 @@ void GatewayConnectorHost::CallAsync(const std::string& connector, const std::st
   });
 }
 
-sandbox::ConnectorCallOutcome GatewayConnectorHost::Record(size_t index,
+sandbox::ConnectorCallOutcome GatewayConnectorHost::Record(int index,
                                                            connectors::ConnectorResult result) {
   const std::string reason(connectors::ConnectorErrorReasonName(result.reason));
-  evaluate::v1::ConnectorCall& record = calls_[index];
+  evaluate::v1::ConnectorCall& record = *calls_->Mutable(index);
   if (metrics_ != nullptr) {
     metrics_->RecordConnectorCall(record.connector(), record.operation(),
                                   reason.empty() ? "OK" : reason, result.duration, result.attempts,

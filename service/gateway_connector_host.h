@@ -15,14 +15,17 @@ namespace evaluatecode::service {
 
 // Serves one evaluation's connector calls through the connector gateway, with the evaluation's
 // tenant, allowed connectors and deadline, counting them against max_connector_calls and recording
-// each one (redacted params, outcome, response) for the response and the decision record.
+// each one (redacted params, outcome, response) in order, where the evaluator says: in the
+// response itself, so that a record is built once, on the response's arena.
 // Thread-compatible: one call at a time (an evaluation makes its calls one after the other).
 class GatewayConnectorHost final : public sandbox::ConnectorHost {
  public:
-  // `gateway` and `metrics` (may be null) must outlive the host.
+  // `gateway`, `calls` and `metrics` (may be null) must outlive the host.
   GatewayConnectorHost(connectors::ConnectorGateway& gateway, std::string tenant,
                        std::vector<std::string> allowed_connectors, absl::Time deadline,
-                       uint32_t max_calls, observability::Metrics* metrics = nullptr);
+                       uint32_t max_calls,
+                       google::protobuf::RepeatedPtrField<evaluate::v1::ConnectorCall>* calls,
+                       observability::Metrics* metrics = nullptr);
 
   // sandbox::ConnectorHost
   sandbox::ConnectorCallOutcome Call(const std::string& connector, const std::string& operation,
@@ -32,13 +35,11 @@ class GatewayConnectorHost final : public sandbox::ConnectorHost {
   void CallAsync(const std::string& connector, const std::string& operation,
                  const google::protobuf::Struct& params, sandbox::ConnectorCallDone done) override;
 
-  // The calls made so far, in order.
-  const std::vector<evaluate::v1::ConnectorCall>& calls() const { return calls_; }
 
  private:
   // Completes the record of call `index` with its result and turns the result into the outcome
   // the script sees.
-  sandbox::ConnectorCallOutcome Record(size_t index, connectors::ConnectorResult result);
+  sandbox::ConnectorCallOutcome Record(int index, connectors::ConnectorResult result);
 
   connectors::ConnectorGateway& gateway_;
   const std::string tenant_;
@@ -46,7 +47,7 @@ class GatewayConnectorHost final : public sandbox::ConnectorHost {
   const absl::Time deadline_;
   const uint32_t max_calls_;
   observability::Metrics* const metrics_;
-  std::vector<evaluate::v1::ConnectorCall> calls_;
+  google::protobuf::RepeatedPtrField<evaluate::v1::ConnectorCall>* const calls_;
 };
 
 }  // namespace evaluatecode::service
