@@ -195,9 +195,10 @@ def main():
         vendor_port = vendor.wait_listening()
         config = os.path.join(tmp, "bench-config.yaml")
         with open(config, "w") as f:
-            f.write(f"""# bench/suite.py: the example config's defaults, plus 1,024 evaluator threads and a
-# larger queue (so that the I/O-bound run can have 1,000 calls in flight: a thread waiting on the
-# vendor holds no worker), two workers (one per core) and the sift connector on the fake vendor.
+            f.write(f"""# bench/suite.py: the example config's defaults, plus 1,024 evaluations in flight and a
+# larger queue (so that the I/O-bound run can have 1,000 calls in flight: one waiting on the
+# vendor holds no worker and no thread), two workers (one per core) and the sift connector on the
+# fake vendor.
 evaluator:
   threads: 1024
   workers: 2

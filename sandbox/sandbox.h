@@ -63,6 +63,8 @@ struct SandboxResult {
 
 // Called once with an evaluation's result.
 using SandboxDone = absl::AnyInvocable<void(absl::StatusOr<SandboxResult>) &&>;
+// Called once with a compile's outcome.
+using CompileDone = absl::AnyInvocable<void(absl::StatusOr<CompileOutcome>) &&>;
 
 // Compiles and runs untrusted scripts, in this process or behind a process boundary. A non-OK
 // Status means our machinery failed; everything the script caused (including crashing a worker)
@@ -83,6 +85,10 @@ class Sandbox {
   // warnings among the diagnostics (Transpiler::CheckTypes).
   virtual absl::StatusOr<CompileOutcome> Compile(const std::string& source,
                                                  TypeCheck type_check) = 0;
+  // Compile, reporting to `done` (on any thread) instead of blocking; by default on this thread.
+  virtual void CompileAsync(const std::string& source, TypeCheck type_check, CompileDone done) {
+    std::move(done)(Compile(source, type_check));
+  }
 };
 
 }  // namespace evaluatecode::sandbox

@@ -136,7 +136,8 @@ class EvaluationJob final : public Job {
       result_.evaluation.engine_time = engine_time_;
       return std::move(done_)(std::move(result_));
     }
-    ipc::ConnectorExchange* answered = AnswerFor(message.mutable_evaluate(), reply.connector_call());
+    ipc::ConnectorExchange* answered =
+        AnswerFor(message.mutable_evaluate(), reply.connector_call());
     if (connector_host_ == nullptr) {
       *answered->mutable_reply() = ToMessage(
           ConnectorCallOutcome{"CONNECTOR_NOT_ALLOWED", "this evaluation may not call connectors"});
@@ -240,20 +241,24 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
 
   absl::StatusOr<CompileOutcome> Compile(const std::string& source,
                                          TypeCheck type_check) override {
-    Outcome outcome = AwaitCallback<Outcome>([&](absl::AnyInvocable<void(Outcome) &&> done) {
-      auto job = std::make_unique<OneRunJob>(std::move(done));
-      job->message.mutable_compile()->set_source(source);
-      job->message.mutable_compile()->set_check_types(type_check == TypeCheck::kRun);
-      job->sha = Sha256Hex(source);
-      job->deadline = time_source_.Now() + kCompileRoundTrip;
-      Submit(std::move(job));
+    return AwaitCallback<absl::StatusOr<CompileOutcome>>(
+        [&](CompileDone done) { CompileAsync(source, type_check, std::move(done)); });
+  }
+
+  void CompileAsync(const std::string& source, TypeCheck type_check, CompileDone done) override {
+    auto job = std::make_unique<OneRunJob>([done = std::move(done)](Outcome outcome) mutable {
+      if (auto* status = std::get_if<absl::Status>(&outcome)) return std::move(done)(*status);
+      if (auto* error = std::get_if<ScriptError>(&outcome)) {
+        return std::move(done)(absl::UnavailableError(
+            absl::StrCat("compiling in a sandbox worker failed: ", error->message)));
+      }
+      std::move(done)(FromMessage(std::get<ipc::FromWorker>(outcome).compile()));
     });
-    if (auto* status = std::get_if<absl::Status>(&outcome)) return *status;
-    if (auto* error = std::get_if<ScriptError>(&outcome)) {
-      return absl::UnavailableError(absl::StrCat("compiling in a sandbox worker failed: ",
-                                                 error->message));
-    }
-    return FromMessage(std::get<ipc::FromWorker>(outcome).compile());
+    job->message.mutable_compile()->set_source(source);
+    job->message.mutable_compile()->set_check_types(type_check == TypeCheck::kRun);
+    job->sha = Sha256Hex(source);
+    job->deadline = time_source_.Now() + kCompileRoundTrip;
+    Submit(std::move(job));
   }
 
   WorkerStats stats() const override {

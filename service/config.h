@@ -60,8 +60,9 @@ struct ServerConfig {
   int http_max_total_connections = 1024;  // max_total_connections
 
   // evaluator:
-  // threads: evaluations in flight. A thread waiting on a vendor holds only its stack (the sandbox
-  // worker is free meanwhile), so I/O-bound traffic wants many more threads than cores.
+  // threads: evaluations in flight. With isolation "workers" an evaluation waiting for a worker or
+  // a vendor holds no thread (a few evaluator threads only start evaluations), so I/O-bound
+  // traffic can have many more in flight than cores; "in_process" runs one per evaluator thread.
   int evaluator_threads = 64;
   // workers: sandbox worker processes, the evaluations running at once (isolation "workers");
   // 0 = as many as threads, but at most one per CPU.

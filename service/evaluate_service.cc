@@ -271,12 +271,15 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::CompileCode(
     Answer(reactor, "CompileCode", received, ToGrpcStatus(*error));
     return reactor;
   }
-  // Compiling is bounded but not free: it runs on an evaluator thread too.
-  const bool queued = pool_.TrySubmit([this, reactor, request, response, received] {
-    std::optional<EvaluationError> error =
-        reactor->cancellation().IsCancelled() ? StoppedError(reactor->cancellation())
-                                              : evaluator_.Compile(*request, response);
-    Answer(reactor, "CompileCode", received, error ? ToGrpcStatus(*error) : grpc::Status::OK);
+  // Compiling is bounded but not free: it counts as an evaluation in flight.
+  const bool queued = pool_.TrySubmitAsync([this, reactor, request, response,
+                                            received](EvaluatorPool::Slot slot) {
+    auto answer = [this, reactor, received,
+                   slot = std::move(slot)](std::optional<EvaluationError> error) {
+      Answer(reactor, "CompileCode", received, error ? ToGrpcStatus(*error) : grpc::Status::OK);
+    };
+    if (reactor->cancellation().IsCancelled()) return answer(StoppedError(reactor->cancellation()));
+    evaluator_.CompileAsync(*request, response, std::move(answer));
   });
   if (!queued) Answer(reactor, "CompileCode", received, ToGrpcStatus(OverloadedError()));
   return reactor;

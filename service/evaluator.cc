@@ -242,29 +242,40 @@ std::optional<EvaluationError> Evaluator::Conclude(
   return error;
 }
 
+void Evaluator::CompileAsync(const evaluate::v1::CompileCodeRequest& request,
+                             evaluate::v1::CompileCodeResponse* response,
+                             EvaluationDone done) const {
+  sandbox_.CompileAsync(
+      request.code(),
+      request.skip_type_check() ? sandbox::TypeCheck::kSkip : sandbox::TypeCheck::kRun,
+      [this, response,
+       done = std::move(done)](absl::StatusOr<sandbox::CompileOutcome> outcome) mutable {
+        if (!outcome.ok()) {
+          return std::move(done)(
+              NewError(evaluate::v1::INTERNAL_ERROR,
+                       absl::StrCat("compiling failed: ", outcome.status().ToString())));
+        }
+        response->set_code_sha256(outcome->code_sha256);
+        response->set_cache_hit(outcome->cache_hit);
+        if (metrics_ != nullptr) metrics_->RecordCompileCache(outcome->cache_hit);
+        response->set_valid(outcome->compiled());
+        for (const sandbox::Diagnostic& diagnostic : outcome->diagnostics) {
+          evaluate::v1::Diagnostic* out = response->add_diagnostics();
+          out->set_severity(diagnostic.severity == sandbox::Diagnostic::Severity::kError
+                                ? evaluate::v1::Diagnostic::ERROR
+                                : evaluate::v1::Diagnostic::WARNING);
+          out->set_message(diagnostic.message);
+          out->set_line(diagnostic.line);
+          out->set_column(diagnostic.column);
+        }
+        std::move(done)(std::nullopt);
+      });
+}
+
 std::optional<EvaluationError> Evaluator::Compile(const evaluate::v1::CompileCodeRequest& request,
                                                   evaluate::v1::CompileCodeResponse* response) const {
-  absl::StatusOr<sandbox::CompileOutcome> outcome = sandbox_.Compile(
-      request.code(),
-      request.skip_type_check() ? sandbox::TypeCheck::kSkip : sandbox::TypeCheck::kRun);
-  if (!outcome.ok()) {
-    return NewError(evaluate::v1::INTERNAL_ERROR,
-                    absl::StrCat("compiling failed: ", outcome.status().ToString()));
-  }
-  response->set_code_sha256(outcome->code_sha256);
-  response->set_cache_hit(outcome->cache_hit);
-  if (metrics_ != nullptr) metrics_->RecordCompileCache(outcome->cache_hit);
-  response->set_valid(outcome->compiled());
-  for (const sandbox::Diagnostic& diagnostic : outcome->diagnostics) {
-    evaluate::v1::Diagnostic* out = response->add_diagnostics();
-    out->set_severity(diagnostic.severity == sandbox::Diagnostic::Severity::kError
-                          ? evaluate::v1::Diagnostic::ERROR
-                          : evaluate::v1::Diagnostic::WARNING);
-    out->set_message(diagnostic.message);
-    out->set_line(diagnostic.line);
-    out->set_column(diagnostic.column);
-  }
-  return std::nullopt;
+  return AwaitCallback<std::optional<EvaluationError>>(
+      [&](EvaluationDone done) { CompileAsync(request, response, std::move(done)); });
 }
 
 }  // namespace evaluatecode::service

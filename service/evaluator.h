@@ -66,8 +66,13 @@ class Evaluator {
       const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
       const CallContext& call, evaluate::v1::EvaluateCodeResponse* response) const;
 
-  // Compiles `request.code` through the cache and reports diagnostics; fails only when our machinery
-  // does (INTERNAL_ERROR).
+  // Compiles `request.code` through the cache and reports diagnostics to `done` (as
+  // EvaluateAsync does); fails only when our machinery does (INTERNAL_ERROR). `request` and
+  // `response` must outlive the call of `done`.
+  void CompileAsync(const evaluate::v1::CompileCodeRequest& request,
+                    evaluate::v1::CompileCodeResponse* response, EvaluationDone done) const;
+
+  // CompileAsync, waiting for the compile to end.
   std::optional<evaluate::v1::EvaluationError> Compile(
       const evaluate::v1::CompileCodeRequest& request,
       evaluate::v1::CompileCodeResponse* response) const;

@@ -1,7 +1,10 @@
 #include "service/evaluator_pool.h"
 
 #include <atomic>
+#include <optional>
+#include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -61,6 +64,54 @@ TEST(EvaluatorPoolTest, WorkThatStartedBeforeItsDeadlineIsNeverExpired) {
   pool.reset();
   EXPECT_EQ(ran, 1);
   EXPECT_EQ(expired, 0);
+}
+
+// Work that hands its Slot on returns its thread at once but stays in flight: with one slot, the
+// next work starts only when the slot is let go, whatever thread lets go of it.
+TEST(EvaluatorPoolTest, WorkInFlightHoldsItsSlotUntilItLetsGo) {
+  absl::StatusOr<std::unique_ptr<EvaluatorPool>> created =
+      EvaluatorPool::Create({/*threads=*/2, /*queue_capacity=*/8, /*stack_bytes=*/1 << 20,
+                             /*max_in_flight=*/1});
+  ASSERT_TRUE(created.ok()) << created.status();
+  std::unique_ptr<EvaluatorPool> pool = *std::move(created);
+  absl::Mutex mu;
+  std::optional<EvaluatorPool::Slot> held;
+  absl::Notification first_returned;
+  std::atomic<int> second_ran{0};
+  ASSERT_TRUE(pool->TrySubmitAsync([&](EvaluatorPool::Slot slot) {
+    absl::MutexLock lock(&mu);
+    held.emplace(std::move(slot));
+    first_returned.Notify();
+  }));
+  ASSERT_TRUE(pool->TrySubmit([&] { ++second_ran; }));
+  ASSERT_TRUE(first_returned.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  absl::SleepFor(absl::Milliseconds(100));  // a free thread, but no free slot
+  EXPECT_EQ(second_ran, 0);
+  EXPECT_EQ(pool->queue_depth(), 1);
+  std::thread releaser([&] {
+    absl::MutexLock lock(&mu);
+    held.reset();
+  });
+  releaser.join();
+  for (int i = 0; i < 500 && second_ran == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(second_ran, 1);
+}
+
+// Stopping waits for work still in flight, not only for the threads.
+TEST(EvaluatorPoolTest, StoppingWaitsForWorkInFlight) {
+  auto pool = OneThreadPool(8);
+  std::atomic<bool> answered{false};
+  std::thread answerer;
+  ASSERT_TRUE(pool->TrySubmitAsync([&](EvaluatorPool::Slot slot) {
+    answerer = std::thread([&, slot = std::move(slot)] {
+      absl::SleepFor(absl::Milliseconds(200));
+      answered = true;
+    });
+  }));
+  absl::SleepFor(absl::Milliseconds(50));
+  pool.reset();
+  EXPECT_TRUE(answered);
+  answerer.join();
 }
 
 }  // namespace
