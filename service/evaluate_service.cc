@@ -206,7 +206,7 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(
     return fail(*std::move(refused));
   }
 
-  const bool queued = pool_.TrySubmitAsync(
+  const bool queued = pool_.TryStartAsync(
       [this, reactor, request, limits, call, response](EvaluatorPool::Slot slot) {
         RunEvaluation(reactor, request, limits, call, response, std::move(slot));
       },
@@ -272,8 +272,8 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::CompileCode(
     return reactor;
   }
   // Compiling is bounded but not free: it counts as an evaluation in flight.
-  const bool queued = pool_.TrySubmitAsync([this, reactor, request, response,
-                                            received](EvaluatorPool::Slot slot) {
+  const bool queued = pool_.TryStartAsync([this, reactor, request, response,
+                                           received](EvaluatorPool::Slot slot) {
     auto answer = [this, reactor, received,
                    slot = std::move(slot)](std::optional<EvaluationError> error) {
       Answer(reactor, "CompileCode", received, error ? ToGrpcStatus(*error) : grpc::Status::OK);

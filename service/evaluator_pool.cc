@@ -53,12 +53,31 @@ bool EvaluatorPool::TrySubmit(absl::AnyInvocable<void() &&> work, absl::Time dea
 
 bool EvaluatorPool::TrySubmitAsync(absl::AnyInvocable<void(Slot) &&> work, absl::Time deadline,
                                    absl::AnyInvocable<void() &&> expired) {
-  absl::MutexLock lock(&mu_);
-  if (stopping_ || static_cast<int>(queue_.size()) >= options_.queue_capacity) return false;
-  if (expired == nullptr) deadline = absl::InfiniteFuture();
-  queue_.push_back({std::move(work), deadline, std::move(expired)});
-  // The timer needs waking only for a deadline before the one it sleeps until.
-  if (deadline < timer_sleeps_until_) timer_should_look_ = true;
+  return Admit(std::move(work), deadline, std::move(expired), /*may_start_here=*/false);
+}
+
+bool EvaluatorPool::TryStartAsync(absl::AnyInvocable<void(Slot) &&> work, absl::Time deadline,
+                                  absl::AnyInvocable<void() &&> expired) {
+  return Admit(std::move(work), deadline, std::move(expired),
+               options_.start_on_submitting_thread);
+}
+
+bool EvaluatorPool::Admit(absl::AnyInvocable<void(Slot) &&> work, absl::Time deadline,
+                          absl::AnyInvocable<void() &&> expired, bool may_start_here) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || static_cast<int>(queue_.size()) >= options_.queue_capacity) return false;
+    const bool start_here = may_start_here && queue_.empty() && in_flight_ < max_in_flight_;
+    if (!start_here) {
+      if (expired == nullptr) deadline = absl::InfiniteFuture();
+      queue_.push_back({std::move(work), deadline, std::move(expired)});
+      // The timer needs waking only for a deadline before the one it sleeps until.
+      if (deadline < timer_sleeps_until_) timer_should_look_ = true;
+      return true;
+    }
+    ++in_flight_;
+  }
+  std::move(work)(Slot(this));
   return true;
 }
 

@@ -31,6 +31,10 @@ class EvaluatorPool {
     size_t stack_bytes = 4 << 20;
     // Work in flight at once (0: as many as threads).
     int max_in_flight = 0;
+    // Work given to TryStartAsync never blocks (it hands its Slot on and returns), so it may
+    // start on the thread that submits it when a slot is free and nothing waits: one thread
+    // hand-off less per call.
+    bool start_on_submitting_thread = false;
   };
 
   // Held by work in flight; the next queued work may start once it is destroyed. Movable.
@@ -60,6 +64,11 @@ class EvaluatorPool {
   bool TrySubmitAsync(absl::AnyInvocable<void(Slot) &&> work,
                       absl::Time deadline = absl::InfiniteFuture(),
                       absl::AnyInvocable<void() &&> expired = nullptr) ABSL_LOCKS_EXCLUDED(mu_);
+  // TrySubmitAsync, but with Options::start_on_submitting_thread the work may run on this thread
+  // before TryStartAsync returns: call it holding no lock the work (or its callbacks) takes.
+  bool TryStartAsync(absl::AnyInvocable<void(Slot) &&> work,
+                     absl::Time deadline = absl::InfiniteFuture(),
+                     absl::AnyInvocable<void() &&> expired = nullptr) ABSL_LOCKS_EXCLUDED(mu_);
   // TrySubmitAsync for work that is over when it returns.
   bool TrySubmit(absl::AnyInvocable<void() &&> work, absl::Time deadline = absl::InfiniteFuture(),
                  absl::AnyInvocable<void() &&> expired = nullptr) ABSL_LOCKS_EXCLUDED(mu_);
@@ -76,6 +85,8 @@ class EvaluatorPool {
     absl::Time deadline;
     absl::AnyInvocable<void() &&> expired;
   };
+  bool Admit(absl::AnyInvocable<void(Slot) &&> work, absl::Time deadline,
+             absl::AnyInvocable<void() &&> expired, bool may_start_here) ABSL_LOCKS_EXCLUDED(mu_);
   static void* ThreadMain(void* pool);
   void RunWork() ABSL_LOCKS_EXCLUDED(mu_);
   void Release() ABSL_LOCKS_EXCLUDED(mu_);

@@ -30,8 +30,8 @@ namespace evaluatecode::service {
 namespace {
 
 // `evaluator.threads` is the evaluations in flight. In-process scripts run on evaluator threads,
-// so they need one each; with sandbox workers a thread only starts an evaluation (or waits for a
-// CompileCode), and a few serve any number in flight.
+// so they need one each; with sandbox workers nothing blocks an evaluator thread (an evaluation
+// usually starts on the gRPC thread that received it), and a few serve any number in flight.
 int EvaluatorThreads(const ServerConfig& config) {
   if (config.isolation == "in_process") return config.evaluator_threads;
   const int cpus = static_cast<int>(std::thread::hardware_concurrency());
@@ -166,7 +166,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   server->sandbox_ = *std::move(sandbox);
   absl::StatusOr<std::unique_ptr<EvaluatorPool>> pool =
       EvaluatorPool::Create({EvaluatorThreads(config), config.queue_capacity,
-                             config.evaluator_stack_bytes, config.evaluator_threads});
+                             config.evaluator_stack_bytes, config.evaluator_threads,
+                             /*start_on_submitting_thread=*/config.isolation != "in_process"});
   if (!pool.ok()) return pool.status();
   server->pool_ = *std::move(pool);
   server->ids_ = NewRandomIdGenerator();

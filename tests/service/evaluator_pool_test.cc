@@ -114,5 +114,38 @@ TEST(EvaluatorPoolTest, StoppingWaitsForWorkInFlight) {
   answerer.join();
 }
 
+// With start_on_submitting_thread, TryStartAsync runs work on the submitting thread while a slot is
+// free and nothing waits, and queues it for a pool thread otherwise; TrySubmitAsync always queues.
+TEST(EvaluatorPoolTest, TryStartAsyncStartsOnTheSubmittingThreadWhileASlotIsFree) {
+  absl::StatusOr<std::unique_ptr<EvaluatorPool>> created =
+      EvaluatorPool::Create({/*threads=*/1, /*queue_capacity=*/8, /*stack_bytes=*/1 << 20,
+                             /*max_in_flight=*/1, /*start_on_submitting_thread=*/true});
+  ASSERT_TRUE(created.ok()) << created.status();
+  std::unique_ptr<EvaluatorPool> pool = *std::move(created);
+  const std::thread::id here = std::this_thread::get_id();
+  std::optional<EvaluatorPool::Slot> held;
+  std::thread::id first_ran_on;
+  ASSERT_TRUE(pool->TryStartAsync([&](EvaluatorPool::Slot slot) {
+    first_ran_on = std::this_thread::get_id();
+    held.emplace(std::move(slot));
+  }));
+  EXPECT_EQ(first_ran_on, here);  // ran before TryStartAsync returned
+
+  absl::Notification second_ran;
+  std::thread::id second_ran_on;
+  ASSERT_TRUE(pool->TryStartAsync([&](EvaluatorPool::Slot) {
+    second_ran_on = std::this_thread::get_id();
+    second_ran.Notify();
+  }));
+  EXPECT_FALSE(second_ran.HasBeenNotified());  // no free slot: queued
+  held.reset();
+  ASSERT_TRUE(second_ran.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_NE(second_ran_on, here);
+
+  absl::Notification third_ran;
+  ASSERT_TRUE(pool->TrySubmitAsync([&](EvaluatorPool::Slot) { third_ran.Notify(); }));
+  ASSERT_TRUE(third_ran.WaitForNotificationWithTimeout(absl::Seconds(5)));
+}
+
 }  // namespace
 }  // namespace evaluatecode::service
