@@ -309,7 +309,7 @@ connectors:
                 duration=10, extra=first, warmup="1s", quick_duration=1)
         loadgen("compile_checked_c1", port, "compile", workload="compile", concurrency=1,
                 duration=10, extra=["--expect_cache_hit=false"], warmup=None if quick else "6s",
-                quick_duration=4)
+                quick_duration=6)
         loadgen("compile_cached_c1", port, "compile", workload="light", concurrency=1,
                 duration=5, extra=["--expect_cache_hit=true"])
 

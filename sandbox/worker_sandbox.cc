@@ -195,6 +195,9 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     {
       absl::MutexLock lock(&mu_);
       left.swap(queue_);
+      for (Worker& worker : workers_) {
+        if (worker.handed != nullptr) left.push_back(std::move(worker.handed));
+      }
     }
     for (std::unique_ptr<Job>& job : left) Finish(std::move(job), StoppingError());
     for (Worker& worker : workers_) Stop(worker);
@@ -328,16 +331,32 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       }
       Outcome outcome = sent.ok() ? Exchange(worker, *job) : Outcome(sent);
       RetireIfSpent(worker);
+      if (worker.pid >= 0) BecomeReady(worker);
       Finish(std::move(job), std::move(outcome));
     }
   }
 
-  // The oldest waiting job, else the next one submitted; null when the sandbox is stopping.
+  // The worker is free again before its last job is finished (answered, or sent to a vendor), as
+  // its caller may come back at once: the next job goes to it, not to another worker with a cold
+  // cache. It takes the oldest waiting job now, or is handed the next one submitted.
+  void BecomeReady(Worker& worker) {
+    absl::MutexLock lock(&mu_);
+    if (queue_.empty()) {
+      worker.idle = true;
+      return;
+    }
+    worker.handed = std::move(queue_.front());
+    queue_.pop_front();
+  }
+
+  // The job handed to this driver, else the oldest waiting one, else the next one submitted; null
+  // when the sandbox is stopping.
   std::unique_ptr<Job> Take(Worker& worker) {
     absl::MutexLock lock(&mu_);
-    if (!queue_.empty()) {
+    if (worker.handed == nullptr && !queue_.empty()) {
       std::unique_ptr<Job> job = std::move(queue_.front());
       queue_.pop_front();
+      worker.idle = false;
       return job;
     }
     worker.idle = true;
