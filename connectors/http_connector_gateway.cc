@@ -38,12 +38,26 @@ constexpr size_t kMinSecretBytes = 8;
 constexpr int kMaxJsonDepth = 32;
 
 // A configured connector and its per-connector state.
-struct Connector {
+class Connector {
+ public:
   ConnectorConfig config;
   const ConnectorType* type = nullptr;
   std::unique_ptr<CircuitBreaker> breaker;  // null when disabled
   std::unique_ptr<TokenBucket> bucket;      // null when unlimited
   std::unique_ptr<ResponseCache> cache;     // null when cache_ttl is 0
+
+  // The scrubber of the connector's current secret: building one (base64 and URL forms of the
+  // secret) cost more than scrubbing an answer, so calls share it until the secret changes.
+  std::shared_ptr<const SecretScrubber> ScrubberFor(const std::string& secret,
+                                                    const std::vector<std::string>& extra_forms) {
+    absl::MutexLock lock(&scrubber_mu);
+    if (scrubber == nullptr || scrubber_secret != secret) {
+      scrubber = std::make_shared<const SecretScrubber>(std::vector<std::string>{secret},
+                                                        extra_forms);
+      scrubber_secret = secret;
+    }
+    return scrubber;
+  }
 
   const OperationSpec* FindOperation(const std::string& name) const {
     for (const OperationSpec& op : config.operations) {
@@ -51,6 +65,11 @@ struct Connector {
     }
     return nullptr;
   }
+
+ private:
+  absl::Mutex scrubber_mu;
+  std::string scrubber_secret ABSL_GUARDED_BY(scrubber_mu);
+  std::shared_ptr<const SecretScrubber> scrubber ABSL_GUARDED_BY(scrubber_mu);
 };
 
 // Builds a protobuf Value straight from nlohmann's SAX events: no JSON tree in between (parsing a
@@ -172,7 +191,7 @@ struct CallState {
   absl::Time start;
   absl::Time deadline;
   HttpRequest http;
-  std::optional<SecretScrubber> scrubber;
+  std::shared_ptr<const SecretScrubber> scrubber;  // null when the connector has no secret
   google::protobuf::Struct redacted_params;
   std::function<void(ConnectorResult)> done;
   int attempts = 0;
@@ -368,7 +387,7 @@ class HttpConnectorGateway final : public ConnectorGateway {
         break;
       }
     }
-    call.scrubber.emplace(std::vector<std::string>{*secret}, extra_forms);
+    call.scrubber = call.connector->ScrubberFor(*secret, extra_forms);
     return absl::OkStatus();
   }
 
@@ -525,7 +544,7 @@ class HttpConnectorGateway final : public ConnectorGateway {
     result.attempts = call->attempts;
     result.duration = now - call->start;
     result.redacted_params = call->redacted_params;
-    if (call->scrubber.has_value()) {
+    if (call->scrubber != nullptr) {
       result.message = call->scrubber->Scrub(result.message);
       call->scrubber->ScrubValue(&result.body);
       call->scrubber->ScrubStruct(&result.redacted_params);
@@ -551,7 +570,7 @@ class HttpConnectorGateway final : public ConnectorGateway {
       copy.from_cache = true;
       copy.duration = now - follower.start;
       copy.redacted_params = std::move(follower.redacted_params);
-      if (call->scrubber.has_value()) call->scrubber->ScrubStruct(&copy.redacted_params);
+      if (call->scrubber != nullptr) call->scrubber->ScrubStruct(&copy.redacted_params);
       follower.done(std::move(copy));
     }
     call->done(std::move(result));

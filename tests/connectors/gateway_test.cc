@@ -540,6 +540,29 @@ TEST_F(GatewayTest, ReadsTheSecretOnEveryCallSoRotationApplies) {
             "Basic " + absl::Base64Escape("sk_test_ROTATED_9876543210:"));
 }
 
+// Calls share their connector's scrubber until the secret changes; then the new secret is the one
+// scrubbed from an echoing vendor's answer.
+TEST_F(GatewayTest, ARotatedSecretIsScrubbedToo) {
+  http_.SetHandler([](const HttpRequest& request) {
+    std::string authorization;
+    for (const auto& [name, value] : request.headers) {
+      if (name == "Authorization") authorization = value;
+    }
+    return Answer(400, absl::StrCat(R"({"status":52,"error_message":"bad key",)",
+                                    R"("echo":")", authorization, R"("})"));
+  });
+  const std::string rotated = "sk_test_ROTATED_9876543210";
+  for (const std::string& key : {std::string(kKey), rotated}) {
+    secrets_.Set("/secrets/sift", key);
+    ConnectorResult result = Score();
+    std::string body;
+    google::protobuf::util::MessageToJsonString(result.body, &body);
+    EXPECT_THAT(body, HasSubstr("Basic [REDACTED]"));
+    EXPECT_FALSE(absl::StrContains(body, absl::Base64Escape(key + ":"))) << body;
+  }
+  ASSERT_THAT(http_.requests(), SizeIs(2));
+}
+
 TEST_F(GatewayTest, TransportErrorsMapToReasons) {
   struct {
     TransportError error;
