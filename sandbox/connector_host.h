@@ -22,6 +22,9 @@ struct ConnectorCallOutcome {
   int http_status = 0;
   // The parsed JSON body.
   google::protobuf::Value body;
+  // Set instead of `body` by a host that keeps the body (in its call record): valid while the
+  // CallAsync callback runs, and only there.
+  const google::protobuf::Value* kept_body = nullptr;
   // Set instead of an answer when the host will answer later: the evaluation stops here (nothing
   // of it counts) and is run again from the top with this call answered. Its clock and random seed
   // are fixed, so the run repeats the same calls.

@@ -137,13 +137,17 @@ ipc::ConnectorReply ToMessage(ConnectorCallOutcome outcome) {
   message.set_error_reason(std::move(outcome.error_reason));
   message.set_message(std::move(outcome.message));
   message.set_http_status(outcome.http_status);
-  *message.mutable_body() = std::move(outcome.body);
+  (outcome.kept_body != nullptr ? *outcome.kept_body : outcome.body)
+      .SerializeToString(message.mutable_body());
   return message;
 }
 
 ConnectorCallOutcome FromMessage(const ipc::ConnectorReply& message) {
-  return ConnectorCallOutcome{message.error_reason(), message.message(), message.http_status(),
-                              message.body()};
+  ConnectorCallOutcome outcome{message.error_reason(), message.message(), message.http_status()};
+  // The supervisor serialized a Value nested at most kMaxJsonDepth deep, well within protobuf's
+  // recursion limit; anything else would be a broken channel, and reads as no body.
+  if (!outcome.body.ParseFromString(message.body())) outcome.body.Clear();
+  return outcome;
 }
 
 ipc::FromWorker ToReply(uint64_t id, const absl::StatusOr<CompileOutcome>& outcome) {

@@ -25,9 +25,16 @@ GatewayConnectorHost::GatewayConnectorHost(
 sandbox::ConnectorCallOutcome GatewayConnectorHost::Call(const std::string& connector,
                                                          const std::string& operation,
                                                          const google::protobuf::Struct& params) {
-  return AwaitCallback<sandbox::ConnectorCallOutcome>([&](sandbox::ConnectorCallDone done) {
-    CallAsync(connector, operation, params, std::move(done));
-  });
+  sandbox::ConnectorCallOutcome outcome =
+      AwaitCallback<sandbox::ConnectorCallOutcome>([&](sandbox::ConnectorCallDone done) {
+        CallAsync(connector, operation, params, std::move(done));
+      });
+  // A kept body is valid only inside the callback: the script on this thread gets its own copy.
+  if (outcome.kept_body != nullptr) {
+    outcome.body = *outcome.kept_body;
+    outcome.kept_body = nullptr;
+  }
+  return outcome;
 }
 
 void GatewayConnectorHost::CallAsync(const std::string& connector, const std::string& operation,
@@ -75,9 +82,12 @@ sandbox::ConnectorCallOutcome GatewayConnectorHost::Record(int index,
   record.set_attempts(static_cast<uint32_t>(result.attempts));
   record.set_from_cache(result.from_cache);
   record.set_error_reason(reason);
-  *record.mutable_response() = result.body;
-  return sandbox::ConnectorCallOutcome{reason, std::move(result.message), result.http_status,
-                                       std::move(result.body)};
+  // The record keeps the answer (on the response's arena, which takes the heap Value over without
+  // copying it); the script's run reads it from there.
+  record.set_allocated_response(new google::protobuf::Value(std::move(result.body)));
+  sandbox::ConnectorCallOutcome outcome{reason, std::move(result.message), result.http_status};
+  outcome.kept_body = &record.response();
+  return outcome;
 }
 
 }  // namespace evaluatecode::service

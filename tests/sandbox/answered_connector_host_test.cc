@@ -18,7 +18,9 @@ void AddAnswer(ipc::EvaluateRequest* request, const std::string& user, double sc
   exchange->mutable_call()->set_operation("score");
   *exchange->mutable_call()->mutable_params() = Params(user);
   exchange->mutable_reply()->set_http_status(200);
-  exchange->mutable_reply()->mutable_body()->set_number_value(score);
+  google::protobuf::Value body;
+  body.set_number_value(score);
+  body.SerializeToString(exchange->mutable_reply()->mutable_body());
 }
 
 TEST(AnsweredConnectorHostTest, AnswersRecordedCallsInOrderThenSuspendsAtTheFirstNewOne) {
