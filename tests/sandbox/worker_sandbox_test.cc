@@ -78,6 +78,15 @@ class WorkerSandboxTest : public ::testing::Test {
     return result.ok() ? *std::move(result) : SandboxResult{};
   }
 
+  // Replaces the sandbox with one of a single worker whose scripts see `connectors.vendor.lookup`.
+  void UseOneWorkerWithAVendor() {
+    WorkerSandboxOptions options = Options();
+    options.workers = 1;
+    options.worker_args.push_back("--sandbox_worker_connectors=vendor:=lookup");
+    sandbox_.reset();
+    ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+  }
+
   RealTimeSource time_;
   std::unique_ptr<WorkerSandbox> sandbox_;
 };
@@ -358,11 +367,7 @@ int ThreadCount() {
 // vendor is answered meanwhile, and the waiting one ends with the vendor's answer, its console
 // output given once although the script ran twice.
 TEST_F(WorkerSandboxTest, AnEvaluationWaitingOnAVendorLeavesItsWorkerFree) {
-  WorkerSandboxOptions options = Options();
-  options.workers = 1;
-  options.worker_args.push_back("--sandbox_worker_connectors=vendor:=lookup");
-  sandbox_.reset();
-  ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+  ASSERT_NO_FATAL_FAILURE(UseOneWorkerWithAVendor());
 
   SlowVendor vendor(absl::Seconds(1));
   SandboxResult waiting;
@@ -402,11 +407,7 @@ TEST_F(WorkerSandboxTest, AnEvaluationWaitingOnAVendorLeavesItsWorkerFree) {
 // one thread on one worker, all wait on the vendor at once with the thread count unchanged, and
 // each ends with its own answer once the vendor's arrive.
 TEST_F(WorkerSandboxTest, EvaluationsWaitingOnAVendorHoldNoThread) {
-  WorkerSandboxOptions options = Options();
-  options.workers = 1;
-  options.worker_args.push_back("--sandbox_worker_connectors=vendor:=lookup");
-  sandbox_.reset();
-  ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+  ASSERT_NO_FATAL_FAILURE(UseOneWorkerWithAVendor());
   // Long enough for all 200 first runs to reach their call on a slow machine.
   SlowVendor vendor(absl::Seconds(5));
   const int threads_before = ThreadCount();
