@@ -1,10 +1,13 @@
 // Scripts calling vendors through connectors, end to end over gRPC: the server (with sandbox
 // workers) and a fake Sift v205 vendor on loopback.
+#include <dirent.h>
 #include <signal.h>
 
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -227,6 +230,79 @@ TEST(ConnectorsTest, TheServersOwnLogsNeverContainTheKey) {
   EXPECT_THAT(logs, HasSubstr("\"connector\":\"sift\""));
   ExpectNoCanary(logs);
   EXPECT_THAT(echo.received_bytes(), HasSubstr("Authorization"));  // the key did go to the vendor
+}
+
+// The threads of process `pid`.
+int ThreadsOf(pid_t pid) {
+  int threads = 0;
+  DIR* tasks = opendir(absl::StrCat("/proc/", pid, "/task").c_str());
+  if (tasks == nullptr) return -1;
+  while (dirent* entry = readdir(tasks)) threads += entry->d_name[0] != '.';
+  closedir(tasks);
+  return threads;
+}
+
+// The real binary, configured for 256 evaluations in flight on 2 workers: 200 evaluations wait on
+// a slow vendor at once while the server runs far fewer threads than that (an evaluation waiting
+// on a vendor holds no thread, and no worker), then each gets its own decision.
+TEST(ConnectorsTest, EvaluationsWaitingOnAVendorHoldNoServerThread) {
+  const testing::FakeVendor::Handler sift = testing::SiftHandler(kCanaryKey);
+  testing::FakeVendor slow([&sift](const testing::VendorRequest& request) {
+    testing::VendorResponse response = sift(request);
+    response.delay = absl::Seconds(3);
+    return response;
+  });
+  const std::string config_path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/in_flight.yaml");
+  FILE* file = std::fopen(config_path.c_str(), "w");
+  std::fputs(absl::StrCat("evaluator: {threads: 256, workers: 2}\n",
+                          "http_client: {max_host_connections: 256}\n",
+                          "decision_log: {sink: file, path: ", std::getenv("TEST_TMPDIR"),
+                          "/in_flight_decisions.jsonl}\n",
+                          "connectors:\n  sift:\n    type: sift\n    base_url: ", slow.base_url(),
+                          "\n    allow_insecure_loopback: true\n    timeout_ms: 10000\n",
+                          "    auth: {secret_file: ", WriteSecret(), "}\n")
+                 .c_str(),
+             file);
+  std::fclose(file);
+  absl::StatusOr<testing::ServerProcess> server = testing::ServerProcess::Start(
+      {"--config", config_path, "--listen", "127.0.0.1:0", "--metrics_listen", "127.0.0.1:0"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = evaluate::v1::EvaluateService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
+
+  constexpr int kEvaluations = 200;
+  std::vector<grpc::Status> statuses(kEvaluations);
+  std::vector<EvaluateCodeResponse> responses(kEvaluations);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kEvaluations; ++i) {
+    callers.emplace_back([&, i] {
+      EvaluateCodeRequest request = SiftRequest();
+      (*request.mutable_input()->mutable_fields())["user"].set_string_value(
+          absl::StrCat("user_", i));
+      request.mutable_limits()->set_timeout_ms(20000);
+      statuses[i] = testing::Evaluate(*stub, request, &responses[i]);
+    });
+  }
+  for (int i = 0; i < 1500 && slow.request_count() < kEvaluations; ++i) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(slow.request_count(), kEvaluations);
+  const int threads_while_waiting = ThreadsOf(server->pid());
+  for (std::thread& caller : callers) caller.join();
+
+  ::testing::Test::RecordProperty("server_threads_while_waiting", threads_while_waiting);
+  EXPECT_GT(threads_while_waiting, 0);
+  EXPECT_LT(threads_while_waiting, 100) << "threads while " << kEvaluations
+                                        << " evaluations waited on the vendor";
+  for (int i = 0; i < kEvaluations; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
+    EXPECT_EQ(responses[i].decision().outcome(), Decision::DECLINE);
+    ASSERT_EQ(responses[i].connector_calls_size(), 1);
+    EXPECT_EQ(responses[i].connector_calls(0).params().fields().at("user_id").string_value(),
+              absl::StrCat("user_", i));
+  }
+  server->Signal(SIGTERM);
+  EXPECT_TRUE(server->WaitForExit(absl::Seconds(15)).ok());
 }
 
 TEST(ConnectorsTest, AConnectorMissingFromTheRequestListIsNotAllowed) {
