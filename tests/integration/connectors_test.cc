@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,6 +73,22 @@ void ExpectNoCanary(const std::string& text) {
   EXPECT_THAT(text, Not(HasSubstr(kCanaryKey)));
   EXPECT_THAT(text, Not(HasSubstr(absl::Base64Escape(kCanaryKey))));
   EXPECT_THAT(text, Not(HasSubstr(absl::Base64Escape(absl::StrCat(kCanaryKey, ":")))));
+}
+
+// The server binary, run with `config_yaml` (written to `file_name` in the test's temp dir).
+absl::StatusOr<testing::ServerProcess> StartServerBinary(const std::string& file_name,
+                                                         const std::string& config_yaml) {
+  const std::string config_path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/", file_name);
+  FILE* file = std::fopen(config_path.c_str(), "w");
+  std::fputs(config_yaml.c_str(), file);
+  std::fclose(file);
+  return testing::ServerProcess::Start(
+      {"--config", config_path, "--listen", "127.0.0.1:0", "--metrics_listen", "127.0.0.1:0"});
+}
+
+std::unique_ptr<evaluate::v1::EvaluateService::Stub> StubFor(const testing::ServerProcess& server) {
+  return evaluate::v1::EvaluateService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", server.port()), grpc::InsecureChannelCredentials()));
 }
 
 TEST(ConnectorsTest, ASiftScoreDecidesEndToEnd) {
@@ -199,19 +216,13 @@ TEST(ConnectorsTest, TheServersOwnLogsNeverContainTheKey) {
                                  R"(","b64":")", absl::Base64Escape(request.raw_head), R"("})");
     return response;
   });
-  const std::string config_path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/server.yaml");
-  FILE* file = std::fopen(config_path.c_str(), "w");
-  std::fputs(absl::StrCat("logging: {level: debug}\nconnectors:\n  sift:\n    type: sift\n",
-                          "    base_url: ", echo.base_url(), "\n    allow_insecure_loopback: true\n",
-                          "    auth: {secret_file: ", WriteSecret(), "}\n")
-                 .c_str(),
-             file);
-  std::fclose(file);
-  absl::StatusOr<testing::ServerProcess> server = testing::ServerProcess::Start(
-      {"--config", config_path, "--listen", "127.0.0.1:0", "--metrics_listen", "127.0.0.1:0"});
+  absl::StatusOr<testing::ServerProcess> server = StartServerBinary(
+      "server.yaml",
+      absl::StrCat("logging: {level: debug}\nconnectors:\n  sift:\n    type: sift\n",
+                   "    base_url: ", echo.base_url(), "\n    allow_insecure_loopback: true\n",
+                   "    auth: {secret_file: ", WriteSecret(), "}\n"));
   ASSERT_TRUE(server.ok()) << server.status();
-  auto stub = evaluate::v1::EvaluateService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
+  auto stub = StubFor(*server);
   EvaluateCodeResponse response;
   ASSERT_TRUE(testing::Evaluate(*stub,
                                 SiftRequest("var r = connectors.sift.score({user_id: 'u1'});\n"
@@ -252,23 +263,17 @@ TEST(ConnectorsTest, EvaluationsWaitingOnAVendorHoldNoServerThread) {
     response.delay = absl::Seconds(3);
     return response;
   });
-  const std::string config_path = absl::StrCat(std::getenv("TEST_TMPDIR"), "/in_flight.yaml");
-  FILE* file = std::fopen(config_path.c_str(), "w");
-  std::fputs(absl::StrCat("evaluator: {threads: 256, workers: 2}\n",
-                          "http_client: {max_host_connections: 256}\n",
-                          "decision_log: {sink: file, path: ", std::getenv("TEST_TMPDIR"),
-                          "/in_flight_decisions.jsonl}\n",
-                          "connectors:\n  sift:\n    type: sift\n    base_url: ", slow.base_url(),
-                          "\n    allow_insecure_loopback: true\n    timeout_ms: 10000\n",
-                          "    auth: {secret_file: ", WriteSecret(), "}\n")
-                 .c_str(),
-             file);
-  std::fclose(file);
-  absl::StatusOr<testing::ServerProcess> server = testing::ServerProcess::Start(
-      {"--config", config_path, "--listen", "127.0.0.1:0", "--metrics_listen", "127.0.0.1:0"});
+  absl::StatusOr<testing::ServerProcess> server = StartServerBinary(
+      "in_flight.yaml",
+      absl::StrCat("evaluator: {threads: 256, workers: 2}\n",
+                   "http_client: {max_host_connections: 256}\n",
+                   "decision_log: {sink: file, path: ", std::getenv("TEST_TMPDIR"),
+                   "/in_flight_decisions.jsonl}\n",
+                   "connectors:\n  sift:\n    type: sift\n    base_url: ", slow.base_url(),
+                   "\n    allow_insecure_loopback: true\n    timeout_ms: 10000\n",
+                   "    auth: {secret_file: ", WriteSecret(), "}\n"));
   ASSERT_TRUE(server.ok()) << server.status();
-  auto stub = evaluate::v1::EvaluateService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", server->port()), grpc::InsecureChannelCredentials()));
+  auto stub = StubFor(*server);
 
   constexpr int kEvaluations = 200;
   std::vector<grpc::Status> statuses(kEvaluations);
