@@ -117,8 +117,12 @@ class JobQueue {
 // worker) and the evaluation is queued again with one more answer.
 class EvaluationJob final : public Job {
  public:
-  EvaluationJob(JobQueue& queue, ConnectorHost* connector_host, SandboxDone done)
-      : queue_(queue), connector_host_(connector_host), done_(std::move(done)) {}
+  EvaluationJob(JobQueue& queue, std::string code_sha256, ConnectorHost* connector_host,
+                SandboxDone done)
+      : queue_(queue), connector_host_(connector_host), done_(std::move(done)) {
+    result_.compile.code_sha256 = code_sha256;
+    sha = std::move(code_sha256);
+  }
 
   void Finished(std::unique_ptr<Job> self, Outcome outcome) override {
     if (auto* status = std::get_if<absl::Status>(&outcome)) return std::move(done_)(*status);
@@ -152,9 +156,6 @@ class EvaluationJob final : public Job {
           queue.Submit(std::move(self));
         });
   }
-
-  SandboxResult& result() { return result_; }
-  SandboxDone& done() { return done_; }
 
  private:
   // The place for the answer to `call` in the next run: after the answers the run used (a script
@@ -225,17 +226,19 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   }
 
   void EvaluateAsync(const SandboxRequest& request, SandboxDone done) override {
-    auto job = std::make_unique<EvaluationJob>(*this, request.connector_host, std::move(done));
-    job->sha = Sha256Hex(request.source);
-    job->result().compile.code_sha256 = job->sha;
-    if (IsQuarantined(job->sha)) {
-      job->result().evaluation.error = ScriptError{
+    std::string sha = Sha256Hex(request.source);
+    if (IsQuarantined(sha)) {
+      SandboxResult refused;
+      refused.compile.code_sha256 = std::move(sha);
+      refused.evaluation.error = ScriptError{
           ScriptError::Kind::kQuarantined,
           absl::StrCat("this code crashed or overran sandbox workers ", options_.quarantine_after,
                        " times and is refused for ",
                        absl::FormatDuration(options_.quarantine_duration))};
-      return std::move(job->done())(std::move(job->result()));
+      return std::move(done)(std::move(refused));
     }
+    auto job = std::make_unique<EvaluationJob>(*this, std::move(sha), request.connector_host,
+                                               std::move(done));
     *job->message.mutable_evaluate() = ToMessage(request);
     job->deadline = request.deadline;
     job->cancellation = request.cancellation;
@@ -341,10 +344,14 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   // cache. It takes the oldest waiting job now, or is handed the next one submitted.
   void BecomeReady(Worker& worker) {
     absl::MutexLock lock(&mu_);
-    if (queue_.empty()) {
-      worker.idle = true;
-      return;
-    }
+    ClaimNextJob(worker);
+  }
+
+  // Marks the driver idle and, unless a job was handed to it already, hands it the oldest
+  // waiting one (else Enqueue hands it the next one submitted).
+  void ClaimNextJob(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    worker.idle = true;
+    if (worker.handed != nullptr || queue_.empty()) return;
     worker.handed = std::move(queue_.front());
     queue_.pop_front();
   }
@@ -353,13 +360,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   // when the sandbox is stopping.
   std::unique_ptr<Job> Take(Worker& worker) {
     absl::MutexLock lock(&mu_);
-    if (worker.handed == nullptr && !queue_.empty()) {
-      std::unique_ptr<Job> job = std::move(queue_.front());
-      queue_.pop_front();
-      worker.idle = false;
-      return job;
-    }
-    worker.idle = true;
+    ClaimNextJob(worker);
     while (worker.handed == nullptr && !stopping_) worker.wake.Wait(&mu_);
     worker.idle = false;
     return std::move(worker.handed);

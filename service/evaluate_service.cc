@@ -334,7 +334,9 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::Echo(grpc::CallbackServerContext*
     Answer(reactor, "Echo", received, ToGrpcStatus(*error));
     return reactor;
   }
-  const bool queued = pool_.TrySubmit([this, reactor, request, response, received] {
+  // The floor of EvaluateCode: the same dispatch (started here when a slot is free), no script.
+  const bool queued = pool_.TryStartAsync([this, reactor, request, response,
+                                           received](EvaluatorPool::Slot) {
     response->set_payload(request->payload());
     Answer(reactor, "Echo", received, grpc::Status::OK);
   });

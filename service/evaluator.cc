@@ -176,13 +176,13 @@ void Evaluator::EvaluateAsync(const evaluate::v1::EvaluateCodeRequest& request,
         request.replay().connector_calls().begin(), request.replay().connector_calls().end()));
   }
   const auto tenant = request.labels().find("tenant");
+  const absl::Time deadline = EvaluationDeadline(call, limits);
   running->connector_host.emplace(
       running->replay.has_value() ? static_cast<connectors::ConnectorGateway&>(*running->replay)
                                   : gateway_,
       tenant != request.labels().end() ? tenant->second : "",
       std::vector<std::string>{request.connectors().begin(), request.connectors().end()},
-      EvaluationDeadline(call, limits), limits.max_connector_calls,
-      response->mutable_connector_calls(), metrics_);
+      deadline, limits.max_connector_calls, response->mutable_connector_calls(), metrics_);
 
   sandbox::SandboxRequest run;
   run.clock = clock;
@@ -190,7 +190,7 @@ void Evaluator::EvaluateAsync(const evaluate::v1::EvaluateCodeRequest& request,
   run.source = request.code();
   run.input = &request.input();
   run.limits = limits.engine;
-  run.deadline = EvaluationDeadline(call, limits);
+  run.deadline = deadline;
   run.cancellation = call.cancellation;
   if (tenant != request.labels().end()) run.partition = tenant->second;
   run.connector_host = &*running->connector_host;
