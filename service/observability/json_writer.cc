@@ -52,8 +52,29 @@ void JsonWriter::Dump(const json& scalar) {
   serializer_.dump(scalar, /*pretty_print=*/false, /*ensure_ascii=*/false, /*indent_step=*/0);
 }
 
+namespace {
+
+// Printable ASCII other than '"' and '\\' is written as it is in any JSON encoder.
+bool NeedsNoEscaping(absl::string_view text) {
+  for (const char c : text) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void JsonWriter::String(absl::string_view value) {
   BeforeValue();
+  // Most keys and values are plain ASCII: they skip nlohmann's per-byte UTF-8 decoder, which was
+  // ≈ 9 % of the server's instructions per I/O-bound evaluation (its record carries the vendor's
+  // answer). Everything else is still encoded by nlohmann.
+  if (NeedsNoEscaping(value)) {
+    out_ += '"';
+    out_.append(value.data(), value.size());
+    out_ += '"';
+    return;
+  }
   string_.get_ref<std::string&>().assign(value.data(), value.size());
   Dump(string_);
 }

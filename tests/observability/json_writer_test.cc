@@ -47,6 +47,21 @@ TEST(JsonWriterTest, ScalarsAreEncodedByNlohmann) {
   EXPECT_TRUE(nlohmann::json::accept(text));
 }
 
+// Plain ASCII takes a shortcut past nlohmann's encoder: every byte must still come out as
+// nlohmann writes it, alone and inside plain text.
+TEST(JsonWriterTest, EveryByteIsWrittenAsNlohmannWritesIt) {
+  for (int byte = 0; byte < 256; ++byte) {
+    for (const std::string& text : {std::string(1, static_cast<char>(byte)),
+                                    "plain " + std::string(1, static_cast<char>(byte)) + " text"}) {
+      JsonWriter out;
+      out.String(text);
+      EXPECT_EQ(out.Take(), nlohmann::json(text).dump(-1, ' ', false,
+                                                      nlohmann::json::error_handler_t::replace))
+          << "byte " << byte;
+    }
+  }
+}
+
 TEST(JsonWriterTest, NonFiniteNumbersAreNullAndInvalidUtf8IsReplaced) {
   JsonWriter out;
   out.BeginObject();
