@@ -45,12 +45,6 @@ EvaluatorPool::~EvaluatorPool() {
       this));
 }
 
-bool EvaluatorPool::TrySubmit(absl::AnyInvocable<void() &&> work, absl::Time deadline,
-                              absl::AnyInvocable<void() &&> expired) {
-  return TrySubmitAsync([work = std::move(work)](Slot) mutable { std::move(work)(); }, deadline,
-                        std::move(expired));
-}
-
 bool EvaluatorPool::TrySubmitAsync(absl::AnyInvocable<void(Slot) &&> work, absl::Time deadline,
                                    absl::AnyInvocable<void() &&> expired) {
   return Admit(std::move(work), deadline, std::move(expired), /*may_start_here=*/false);

@@ -69,9 +69,6 @@ class EvaluatorPool {
   bool TryStartAsync(absl::AnyInvocable<void(Slot) &&> work,
                      absl::Time deadline = absl::InfiniteFuture(),
                      absl::AnyInvocable<void() &&> expired = nullptr) ABSL_LOCKS_EXCLUDED(mu_);
-  // TrySubmitAsync for work that is over when it returns.
-  bool TrySubmit(absl::AnyInvocable<void() &&> work, absl::Time deadline = absl::InfiniteFuture(),
-                 absl::AnyInvocable<void() &&> expired = nullptr) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Work queued and not yet started.
   int queue_depth() const ABSL_LOCKS_EXCLUDED(mu_);

@@ -22,10 +22,10 @@ std::unique_ptr<EvaluatorPool> OneThreadPool(int queue_capacity) {
 TEST(EvaluatorPoolTest, AFullQueueRefusesAtOnce) {
   auto pool = OneThreadPool(1);
   absl::Notification release;
-  ASSERT_TRUE(pool->TrySubmit([&] { release.WaitForNotification(); }));
+  ASSERT_TRUE(pool->TrySubmitAsync([&](EvaluatorPool::Slot) { release.WaitForNotification(); }));
   absl::SleepFor(absl::Milliseconds(50));  // the thread has taken the first
-  ASSERT_TRUE(pool->TrySubmit([] {}));
-  EXPECT_FALSE(pool->TrySubmit([] {}));
+  ASSERT_TRUE(pool->TrySubmitAsync([](EvaluatorPool::Slot) {}));
+  EXPECT_FALSE(pool->TrySubmitAsync([](EvaluatorPool::Slot) {}));
   release.Notify();
 }
 
@@ -35,16 +35,17 @@ TEST(EvaluatorPoolTest, WorkStillQueuedAtItsDeadlineExpiresInsteadOfRunning) {
   std::atomic<int> ran{0}, expired{0};
   absl::Notification expired_once;
   absl::Time expired_at;
-  ASSERT_TRUE(pool->TrySubmit([&] { release.WaitForNotification(); }));
+  ASSERT_TRUE(pool->TrySubmitAsync([&](EvaluatorPool::Slot) { release.WaitForNotification(); }));
   const absl::Time deadline = absl::Now() + absl::Milliseconds(100);
-  ASSERT_TRUE(pool->TrySubmit([&] { ++ran; }, deadline, [&] {
+  ASSERT_TRUE(pool->TrySubmitAsync([&](EvaluatorPool::Slot) { ++ran; }, deadline, [&] {
     expired_at = absl::Now();
     ++expired;
     expired_once.Notify();
   }));
   // Work with a later deadline, and work without one, are not touched.
-  ASSERT_TRUE(pool->TrySubmit([&] { ++ran; }, absl::Now() + absl::Seconds(30), [&] { ++expired; }));
-  ASSERT_TRUE(pool->TrySubmit([&] { ++ran; }));
+  ASSERT_TRUE(pool->TrySubmitAsync([&](EvaluatorPool::Slot) { ++ran; },
+                                   absl::Now() + absl::Seconds(30), [&] { ++expired; }));
+  ASSERT_TRUE(pool->TrySubmitAsync([&](EvaluatorPool::Slot) { ++ran; }));
   ASSERT_TRUE(expired_once.WaitForNotificationWithTimeout(absl::Seconds(5)));
   EXPECT_GE(expired_at, deadline);
   EXPECT_LT(expired_at - deadline, absl::Milliseconds(200));
@@ -58,8 +59,12 @@ TEST(EvaluatorPoolTest, WorkStillQueuedAtItsDeadlineExpiresInsteadOfRunning) {
 TEST(EvaluatorPoolTest, WorkThatStartedBeforeItsDeadlineIsNeverExpired) {
   auto pool = OneThreadPool(8);
   std::atomic<int> ran{0}, expired{0};
-  ASSERT_TRUE(pool->TrySubmit([&] { absl::SleepFor(absl::Milliseconds(200)); ++ran; },
-                              absl::Now() + absl::Milliseconds(50), [&] { ++expired; }));
+  ASSERT_TRUE(pool->TrySubmitAsync(
+      [&](EvaluatorPool::Slot) {
+        absl::SleepFor(absl::Milliseconds(200));
+        ++ran;
+      },
+      absl::Now() + absl::Milliseconds(50), [&] { ++expired; }));
   absl::SleepFor(absl::Milliseconds(300));
   pool.reset();
   EXPECT_EQ(ran, 1);
@@ -83,7 +88,7 @@ TEST(EvaluatorPoolTest, WorkInFlightHoldsItsSlotUntilItLetsGo) {
     held.emplace(std::move(slot));
     first_returned.Notify();
   }));
-  ASSERT_TRUE(pool->TrySubmit([&] { ++second_ran; }));
+  ASSERT_TRUE(pool->TrySubmitAsync([&](EvaluatorPool::Slot) { ++second_ran; }));
   ASSERT_TRUE(first_returned.WaitForNotificationWithTimeout(absl::Seconds(5)));
   absl::SleepFor(absl::Milliseconds(100));  // a free thread, but no free slot
   EXPECT_EQ(second_ran, 0);
