@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/await_callback.h"
+#include "common/expiry_timer.h"
 #include "common/sha256.h"
 #include "sandbox/framed_channel.h"
 #include "sandbox/worker_messages.h"
@@ -181,7 +182,13 @@ class EvaluationJob final : public Job {
 class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
  public:
   explicit WorkerSandboxImpl(const WorkerSandboxOptions& options)
-      : options_(options), time_source_(*options.time_source), workers_(options.workers) {}
+      : options_(options),
+        time_source_(*options.time_source),
+        workers_(options.workers),
+        watcher_(mu_, time_source_,
+                 [this](absl::Time now, ExpiryTimer::Due& due) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                   return TakeExpiredJobs(now, due);
+                 }) {}
 
   ~WorkerSandboxImpl() override {
     {
@@ -190,7 +197,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       for (Worker& worker : workers_) worker.wake.Signal();
     }
     for (std::thread& driver : drivers_) driver.join();
-    if (watcher_.joinable()) watcher_.join();
+    watcher_.Stop();
     // Nothing is queued once the service has drained; whatever is, is answered.
     std::deque<std::unique_ptr<Job>> left;
     {
@@ -215,7 +222,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       if (!ready.ok()) return ready;
     }
     for (Worker& worker : workers_) drivers_.emplace_back([this, &worker] { Drive(worker); });
-    watcher_ = std::thread([this] { ExpireWaitingJobs(); });
+    watcher_.Start();
     return absl::OkStatus();
   }
 
@@ -306,7 +313,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
             return;
           }
         }
-        if (LookAtBy(*job, time_source_.Now()) < watcher_sleeps_until_) watcher_should_look_ = true;
+        watcher_.LookBy(LookAtBy(*job, time_source_.Now()));
         first ? queue_.push_front(std::move(job)) : queue_.push_back(std::move(job));
         return;
       }
@@ -366,50 +373,31 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     return std::move(worker.handed);
   }
 
-  // The watcher thread: answers a job that waits for a worker past its deadline (the workers are
+  // The watcher's scan: answers a job that waits for a worker past its deadline (the workers are
   // all busy) or that was cancelled while waiting, so that its caller hears in time however long
   // the queue is.
-  void ExpireWaitingJobs() {
-    for (;;) {
-      std::vector<std::pair<std::unique_ptr<Job>, ScriptError>> expired;
-      {
-        absl::MutexLock lock(&mu_);
-        if (stopping_) return;
-        const absl::Time now = time_source_.Now();
-        absl::Time next = absl::InfiniteFuture();
-        for (auto it = queue_.begin(); it != queue_.end();) {
-          const Job& job = **it;
-          if (job.cancellation != nullptr && job.cancellation->IsCancelled()) {
-            expired.emplace_back(std::move(*it), ScriptError{ScriptError::Kind::kCancelled,
-                                                             "the evaluation was cancelled"});
-          } else if (now >= job.deadline) {
-            expired.emplace_back(std::move(*it),
-                                 ScriptError{ScriptError::Kind::kNoWorker,
-                                             "the deadline passed while every sandbox worker "
-                                             "was busy"});
-          } else {
-            next = std::min(next, LookAtBy(job, now));
-            ++it;
-            continue;
-          }
-          it = queue_.erase(it);
-        }
-        if (expired.empty()) {
-          watcher_should_look_ = false;
-          watcher_sleeps_until_ = next;
-          mu_.AwaitWithTimeout(
-              absl::Condition(
-                  +[](WorkerSandboxImpl* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-                    return self->stopping_ || self->watcher_should_look_;
-                  },
-                  this),
-              next - now);
-          watcher_sleeps_until_ = absl::InfiniteFuture();
-          continue;
-        }
+  absl::Time TakeExpiredJobs(absl::Time now, ExpiryTimer::Due& due)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    absl::Time next = absl::InfiniteFuture();
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      const Job& job = **it;
+      ScriptError error;
+      if (job.cancellation != nullptr && job.cancellation->IsCancelled()) {
+        error = {ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
+      } else if (now >= job.deadline) {
+        error = {ScriptError::Kind::kNoWorker,
+                 "the deadline passed while every sandbox worker was busy"};
+      } else {
+        next = std::min(next, LookAtBy(job, now));
+        ++it;
+        continue;
       }
-      for (auto& [job, error] : expired) Finish(std::move(job), std::move(error));
+      due.push_back([job = std::move(*it), error = std::move(error)]() mutable {
+        Finish(std::move(job), std::move(error));
+      });
+      it = queue_.erase(it);
     }
+    return next;
   }
 
   // Gives `request` the worker's next id and writes it. kUnavailable when the worker is lost (the
@@ -658,16 +646,13 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   // start and after they end, to the constructing and destroying thread).
   std::vector<Worker> workers_;
   std::vector<std::thread> drivers_;
-  std::thread watcher_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Jobs waiting for a worker, oldest first.
   std::deque<std::unique_ptr<Job>> queue_ ABSL_GUARDED_BY(mu_);
-  // Set when a job is queued that the watcher must look at before the time it sleeps until.
-  bool watcher_should_look_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time watcher_sleeps_until_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   WorkerStats stats_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::deque<absl::Time>> failures_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, absl::Time> quarantined_until_ ABSL_GUARDED_BY(mu_);
+  ExpiryTimer watcher_;
 };
 
 }  // namespace

@@ -26,7 +26,7 @@ absl::StatusOr<std::unique_ptr<EvaluatorPool>> EvaluatorPool::Create(const Optio
     pool->threads_.push_back(thread);
   }
   pthread_attr_destroy(&attributes);
-  pool->timer_ = std::thread([pool = pool.get()] { pool->ExpireOverdueWork(); });
+  pool->timer_.Start();
   return pool;
 }
 
@@ -35,7 +35,7 @@ EvaluatorPool::~EvaluatorPool() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  if (timer_.joinable()) timer_.join();
+  timer_.Stop();  // what is queued still runs, and answers its own deadline
   for (pthread_t thread : threads_) pthread_join(thread, nullptr);
   absl::MutexLock lock(&mu_);
   mu_.Await(absl::Condition(
@@ -65,8 +65,7 @@ bool EvaluatorPool::Admit(absl::AnyInvocable<void(Slot) &&> work, absl::Time dea
     if (!start_here) {
       if (expired == nullptr) deadline = absl::InfiniteFuture();
       queue_.push_back({std::move(work), deadline, std::move(expired)});
-      // The timer needs waking only for a deadline before the one it sleeps until.
-      if (deadline < timer_sleeps_until_) timer_should_look_ = true;
+      timer_.LookBy(deadline);
       return true;
     }
     ++in_flight_;
@@ -75,37 +74,18 @@ bool EvaluatorPool::Admit(absl::AnyInvocable<void(Slot) &&> work, absl::Time dea
   return true;
 }
 
-void EvaluatorPool::ExpireOverdueWork() {
-  for (;;) {
-    std::vector<absl::AnyInvocable<void() &&>> overdue;
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;  // what is queued still runs, and answers its own deadline
-      const absl::Time now = absl::Now();
-      absl::Time next = absl::InfiniteFuture();
-      for (auto it = queue_.begin(); it != queue_.end();) {
-        if (it->deadline <= now) {
-          overdue.push_back(std::move(it->expired));
-          it = queue_.erase(it);
-        } else {
-          next = std::min(next, it->deadline);
-          ++it;
-        }
-      }
-      if (overdue.empty()) {
-        timer_should_look_ = false;
-        timer_sleeps_until_ = next;
-        mu_.AwaitWithDeadline(
-            absl::Condition(
-                +[](EvaluatorPool* pool) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool->mu_) {
-                  return pool->stopping_ || pool->timer_should_look_;
-                },
-                this),
-            next);
-      }
+absl::Time EvaluatorPool::TakeOverdueWork(absl::Time now, ExpiryTimer::Due& due) {
+  absl::Time next = absl::InfiniteFuture();
+  for (auto it = queue_.begin(); it != queue_.end();) {
+    if (it->deadline <= now) {
+      due.push_back(std::move(it->expired));
+      it = queue_.erase(it);
+    } else {
+      next = std::min(next, it->deadline);
+      ++it;
     }
-    for (absl::AnyInvocable<void() &&>& expired : overdue) std::move(expired)();
   }
+  return next;
 }
 
 int EvaluatorPool::queue_depth() const {

@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <deque>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -14,6 +13,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/expiry_timer.h"
+#include "common/time_source.h"
 
 namespace evaluatecode::service {
 
@@ -76,7 +77,11 @@ class EvaluatorPool {
  private:
   explicit EvaluatorPool(const Options& options)
       : options_(options),
-        max_in_flight_(options.max_in_flight > 0 ? options.max_in_flight : options.threads) {}
+        max_in_flight_(options.max_in_flight > 0 ? options.max_in_flight : options.threads),
+        timer_(mu_, clock_, [this](absl::Time now, ExpiryTimer::Due& due)
+                                ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                                  return TakeOverdueWork(now, due);
+                                }) {}
   struct Queued {
     absl::AnyInvocable<void(Slot) &&> work;
     absl::Time deadline;
@@ -87,20 +92,19 @@ class EvaluatorPool {
   static void* ThreadMain(void* pool);
   void RunWork() ABSL_LOCKS_EXCLUDED(mu_);
   void Release() ABSL_LOCKS_EXCLUDED(mu_);
-  // The timer thread: takes work past its deadline off the queue and runs its `expired`.
-  void ExpireOverdueWork() ABSL_LOCKS_EXCLUDED(mu_);
+  // The timer's scan: takes work past its deadline off the queue; its `expired` runs instead.
+  absl::Time TakeOverdueWork(absl::Time now, ExpiryTimer::Due& due)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   const int max_in_flight_;
   std::vector<pthread_t> threads_;
-  std::thread timer_;
   mutable absl::Mutex mu_;
   std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  // Set when work is queued with a deadline before timer_sleeps_until_, so that the timer looks.
-  bool timer_should_look_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Time timer_sleeps_until_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  const RealTimeSource clock_;
+  ExpiryTimer timer_;
 };
 
 }  // namespace evaluatecode::service
