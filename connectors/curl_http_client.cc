@@ -1,10 +1,15 @@
 #include "connectors/curl_http_client.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <map>
@@ -19,6 +24,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace evaluatecode::connectors {
 namespace {
@@ -150,13 +157,25 @@ TransportError MapCurlCode(CURLcode code, const Transfer& transfer) {
   }
 }
 
+// The loop waits on its own epoll set and tells curl which sockets are ready
+// (curl_multi_socket_action), so that an event costs the work of the transfers it concerns.
+// curl_multi_perform instead visited every transfer on every wake-up, and each visit polled that
+// transfer's socket: with a hundred calls waiting on vendors, a hundred poll(2)s per event.
 class CurlHttpClient final : public HttpClient {
  public:
-  CurlHttpClient(const CurlHttpClientOptions& options, CURLM* multi, curl_slist* resolve)
+  // Takes `multi`, `resolve`, `epoll` and `wake` (an eventfd in the epoll set) over.
+  CurlHttpClient(const CurlHttpClientOptions& options, CURLM* multi, curl_slist* resolve,
+                 int epoll, int wake)
       : time_source_(*options.time_source),
         user_agent_(options.user_agent),
         multi_(multi),
-        resolve_(resolve) {
+        resolve_(resolve),
+        epoll_(epoll),
+        wake_(wake) {
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlHttpClient::WatchSocket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlHttpClient::SetCurlTimer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
     thread_ = std::thread([this] { Loop(); });
   }
 
@@ -165,10 +184,12 @@ class CurlHttpClient final : public HttpClient {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
-    curl_multi_wakeup(multi_);
+    Wake();
     thread_.join();
     curl_multi_cleanup(multi_);
     if (resolve_ != nullptr) curl_slist_free_all(resolve_);
+    close(wake_);
+    close(epoll_);
     curl_global_cleanup();
   }
 
@@ -181,7 +202,7 @@ class CurlHttpClient final : public HttpClient {
       absl::MutexLock lock(&mu_);
       incoming_.push_back(std::move(transfer));
     }
-    curl_multi_wakeup(multi_);
+    Wake();
   }
 
   void RunAfter(absl::Duration delay, std::function<void()> fn) override {
@@ -189,7 +210,7 @@ class CurlHttpClient final : public HttpClient {
       absl::MutexLock lock(&mu_);
       timers_.emplace(std::make_pair(time_source_.Now() + delay, next_timer_id_++), std::move(fn));
     }
-    curl_multi_wakeup(multi_);
+    Wake();
   }
 
  private:
@@ -205,14 +226,70 @@ class CurlHttpClient final : public HttpClient {
         stopping = stopping_;
       }
       for (auto& transfer : incoming) Start(std::move(transfer));
-      int running = 0;
-      curl_multi_perform(multi_, &running);
+      if (curl_timer_ <= absl::Now()) {
+        curl_timer_ = absl::InfiniteFuture();
+        int running = 0;
+        curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+      }
       CollectFinished();
       RunDueTimers(/*all=*/false);
       if (stopping) break;
-      curl_multi_poll(multi_, nullptr, 0, NextWaitMillis(), nullptr);
+      WaitForEvents();
     }
     Drain();
+  }
+
+  // Sleeps until a socket curl watches is ready, curl's timer or one of ours is due, or Wake();
+  // hands curl the ready sockets.
+  void WaitForEvents() {
+    epoll_event events[64];
+    const int ready = epoll_wait(epoll_, events, 64, NextWaitMillis());
+    for (int i = 0; i < ready; ++i) {
+      if (events[i].data.fd == wake_) {
+        uint64_t count;
+        (void)!read(wake_, &count, sizeof(count));
+        continue;
+      }
+      int mask = 0;
+      if (events[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+      if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+      if (events[i].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+      int running = 0;
+      curl_multi_socket_action(multi_, events[i].data.fd, mask, &running);
+    }
+  }
+
+  void Wake() {
+    const uint64_t one = 1;
+    (void)!write(wake_, &one, sizeof(one));
+  }
+
+  // CURLMOPT_SOCKETFUNCTION: curl says which events it wants on a socket (or that it is done
+  // with it); runs on the loop thread, inside curl calls.
+  static int WatchSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* client,
+                         void* /*socket_data*/) {
+    auto* self = static_cast<CurlHttpClient*>(client);
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(self->epoll_, EPOLL_CTL_DEL, socket, nullptr);
+      return 0;
+    }
+    epoll_event event{};
+    event.data.fd = socket;
+    if (what & CURL_POLL_IN) event.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT) event.events |= EPOLLOUT;
+    if (epoll_ctl(self->epoll_, EPOLL_CTL_MOD, socket, &event) != 0 && errno == ENOENT) {
+      epoll_ctl(self->epoll_, EPOLL_CTL_ADD, socket, &event);
+    }
+    return 0;
+  }
+
+  // CURLMOPT_TIMERFUNCTION: when curl wants CURL_SOCKET_TIMEOUT (-1: never); loop thread only.
+  // On the system clock, which curl's own timeouts follow, not on the injected TimeSource.
+  static int SetCurlTimer(CURLM* /*multi*/, long timeout_ms, void* client) {
+    auto* self = static_cast<CurlHttpClient*>(client);
+    self->curl_timer_ =
+        timeout_ms < 0 ? absl::InfiniteFuture() : absl::Now() + absl::Milliseconds(timeout_ms);
+    return 0;
   }
 
   // On shutdown: every transfer and timer still pending gets its answer, including those that
@@ -363,24 +440,23 @@ class CurlHttpClient final : public HttpClient {
     }
   }
 
+  // Until curl's timer or the first of ours, at most a second (Wake ends it sooner).
   int NextWaitMillis() {
-    long curl_ms = -1;
-    curl_multi_timeout(multi_, &curl_ms);
-    // With nothing to wait for, poll still wakes up at once on curl_multi_wakeup.
-    int64_t wait = curl_ms < 0 ? 1000 : curl_ms;
-    absl::MutexLock lock(&mu_);
-    if (!timers_.empty()) {
-      const absl::Duration until = timers_.begin()->first.first - time_source_.Now();
-      wait = std::min(wait, std::max<int64_t>(
-                                0, absl::ToInt64Milliseconds(absl::Ceil(until, absl::Milliseconds(1)))));
+    absl::Duration until = curl_timer_ - absl::Now();
+    {
+      absl::MutexLock lock(&mu_);
+      if (!timers_.empty()) until = std::min(until, timers_.begin()->first.first - time_source_.Now());
     }
-    return static_cast<int>(std::min<int64_t>(wait, 1000));
+    const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(until, absl::Milliseconds(1)));
+    return static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));
   }
 
   const TimeSource& time_source_;
   const std::string user_agent_;
   CURLM* const multi_;
   curl_slist* const resolve_;
+  const int epoll_;
+  const int wake_;
   std::thread thread_;
 
   absl::Mutex mu_;
@@ -391,6 +467,7 @@ class CurlHttpClient final : public HttpClient {
 
   // Touched only by the loop thread.
   std::map<CURL*, std::unique_ptr<Transfer>> active_;
+  absl::Time curl_timer_ = absl::InfiniteFuture();
 };
 
 }  // namespace
@@ -411,11 +488,24 @@ absl::StatusOr<std::unique_ptr<HttpClient>> NewCurlHttpClient(const CurlHttpClie
   }
   curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
   curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
+  const int epoll = epoll_create1(EPOLL_CLOEXEC);
+  const int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN;
+  wake_event.data.fd = wake;
+  if (epoll < 0 || wake < 0 || epoll_ctl(epoll, EPOLL_CTL_ADD, wake, &wake_event) != 0) {
+    const std::string error = std::strerror(errno);
+    if (epoll >= 0) close(epoll);
+    if (wake >= 0) close(wake);
+    curl_multi_cleanup(multi);
+    curl_global_cleanup();
+    return absl::ResourceExhaustedError(absl::StrCat("the HTTP client's event loop: ", error));
+  }
   curl_slist* resolve = nullptr;
   for (const std::string& entry : options.resolve) {
     resolve = curl_slist_append(resolve, entry.c_str());
   }
-  return std::unique_ptr<HttpClient>(new CurlHttpClient(options, multi, resolve));
+  return std::unique_ptr<HttpClient>(new CurlHttpClient(options, multi, resolve, epoll, wake));
 }
 
 }  // namespace evaluatecode::connectors
