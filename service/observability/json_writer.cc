@@ -1,5 +1,6 @@
 #include "service/observability/json_writer.h"
 
+#include <array>
 #include <cmath>
 #include <utility>
 
@@ -54,10 +55,17 @@ void JsonWriter::Dump(const json& scalar) {
 
 namespace {
 
-// Printable ASCII other than '"' and '\\' is written as it is in any JSON encoder.
+// Printable ASCII other than '"' and '\\' is written as it is in any JSON encoder. A table: one
+// load and test per byte.
+constexpr std::array<bool, 256> kPlain = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x7f; ++c) plain[c] = c != '"' && c != '\\';
+  return plain;
+}();
+
 bool NeedsNoEscaping(absl::string_view text) {
   for (const char c : text) {
-    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+    if (!kPlain[static_cast<unsigned char>(c)]) return false;
   }
   return true;
 }
