@@ -137,6 +137,10 @@ def main():
          f"{rps('heavy_c16'):,.1f} RPS (p50 {lat('heavy_c16', 'p50'):.0f} ms) vs peer "
          f"{rps('peer_heavy_c16'):,.1f} RPS (p50 {lat('peer_heavy_c16', 'p50'):.0f} ms)",
          f"{ratio(rps('heavy_c16'), rps('peer_heavy_c16')):.2f} × peer"),
+        ("W3 at 1,500 RPS offered (open loop): the p99 below saturation",
+         f"{rps('io_r1500'):,.0f} RPS served, p50 {lat('io_r1500', 'p50'):.0f} / p99 "
+         f"{lat('io_r1500', 'p99'):.0f} ms, errors {errors('io_r1500')}",
+         f"p99 {ratio(lat('io_r1500', 'p99'), 80):.2f} × 80 ms"),
         ("Worker boundary (sandbox_bench, 1 worker)",
          f"{workers_us:.0f} µs through a worker vs {in_process_us:.0f} µs in process",
          f"+{workers_us - in_process_us:.0f} µs IPC"),

@@ -291,6 +291,8 @@ connectors:
         # Workload 3: evaluations that wait 50 ms on the vendor.
         io = ["--connectors=sift", "--timeout_ms=10000", "--deadline=15s"]
         loadgen("io_c16", port, "evaluate", workload="io", expect=expected["io"], extra=io)
+        loadgen("io_r1500", port, "evaluate", workload="io", rate=1500, expect=expected["io"],
+                extra=io, allow_errors=True)
         loadgen("io_r2000", port, "evaluate", workload="io", rate=2000, expect=expected["io"],
                 extra=io, allow_errors=True)
         sampler = Sampler(server.proc.pid)
