@@ -141,12 +141,10 @@ absl::Time EvaluationDeadline(const CallContext& call, const ResolvedLimits& lim
 
 // One evaluation between its start and the sandbox's answer.
 struct Evaluator::Running {
-  Running(const evaluate::v1::EvaluateCodeRequest& request, const ResolvedLimits& limits,
-          const CallContext& call, evaluate::v1::EvaluateCodeResponse* response,
-          EvaluationDone done)
-      : request(request), limits(limits), call(call), response(response), done(std::move(done)) {}
+  Running(const ResolvedLimits& limits, const CallContext& call,
+          evaluate::v1::EvaluateCodeResponse* response, EvaluationDone done)
+      : limits(limits), call(call), response(response), done(std::move(done)) {}
 
-  const evaluate::v1::EvaluateCodeRequest& request;
   const ResolvedLimits limits;
   const CallContext call;
   evaluate::v1::EvaluateCodeResponse* const response;
@@ -161,7 +159,7 @@ void Evaluator::EvaluateAsync(const evaluate::v1::EvaluateCodeRequest& request,
                               const ResolvedLimits& limits, const CallContext& call,
                               evaluate::v1::EvaluateCodeResponse* response,
                               EvaluationDone done) const {
-  auto running = std::make_unique<Running>(request, limits, call, response, std::move(done));
+  auto running = std::make_unique<Running>(limits, call, response, std::move(done));
   response->set_decision_id(call.decision_id);
   // The script's world: recorded in the answer so the evaluation can be replayed.
   const absl::Time clock =
