@@ -137,6 +137,8 @@ class EvaluationJob final : public Job {
     if (!first_compile_.has_value()) first_compile_ = FromMessage(reply.compile());
     if (!reply.evaluation().suspended()) {
       result_.compile = *std::move(first_compile_);
+      // The hash the caller and the decision record see is ours, not what the worker reports.
+      result_.compile.code_sha256 = sha;
       result_.evaluation = FromMessage(reply.evaluation());
       result_.evaluation.engine_time = engine_time_;
       return std::move(done_)(std::move(result_));

@@ -276,9 +276,11 @@ absl::StatusOr<std::string> DecisionRecordToJson(const DecisionRecord& record,
     out.Key("span_id");
     out.String(trace->parent_id);
   }
-  // Hashed here rather than taken from the outcome, which lacks it when the call failed early.
+  // The evaluator's hash of this code; hashed here only when the call failed before it had one.
+  const std::string& known_sha256 =
+      record.response != nullptr ? record.response->code_sha256() : record.error->code_sha256();
   out.Key("code_sha256");
-  out.String(Sha256Hex(request.code()));
+  out.String(known_sha256.empty() ? Sha256Hex(request.code()) : known_sha256);
   out.Key("connectors");
   out.BeginArray();
   for (const std::string& connector : request.connectors()) out.String(connector);

@@ -33,7 +33,8 @@ struct DecisionRecord {
 
 // The record as one line of JSON (no trailing newline), keys in this order:
 //   schema, decision_id, time (RFC 3339, UTC, µs), caller, labels, traceparent / trace_id /
-//   span_id (when well-formed), code_sha256 (of the request's code, always present), connectors,
+//   span_id (when well-formed), code_sha256 (of the request's code, always present: the
+//   evaluator's hash, or hashed here when the call failed before it had one), connectors,
 //   limits (as requested), input (masked by `mask`), masked (the paths masked), outcome ("OK" or
 //   the ErrorInfo reason), result and decision (success), error {reason, message, field, line,
 //   column, stack} (failure), logs, connector_calls (responses included, for replay), usage.

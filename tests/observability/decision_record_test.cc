@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/sha256.h"
 #include "evaluate/v1/evaluate.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
@@ -84,7 +85,7 @@ EvaluateCodeResponse Response() {
       connector_calls: 1
     }
     decision_id: "d-1"
-    code_sha256: "ignored-the-record-hashes-the-code-itself"
+    code_sha256: "the-evaluators-hash-of-the-code"
   )pb");
 }
 
@@ -123,9 +124,8 @@ TEST(DecisionRecordTest, ASuccessfulEvaluationIsRecordedCompletely) {
   EXPECT_EQ(record["traceparent"], kTraceparent);
   EXPECT_EQ(record["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
   EXPECT_EQ(record["span_id"], "00f067aa0ba902b7");
-  // SHA-256 of the code, computed from the request.
-  EXPECT_EQ(record["code_sha256"].get<std::string>().size(), 64u);
-  EXPECT_NE(record["code_sha256"], "ignored-the-record-hashes-the-code-itself");
+  // The evaluator's hash of the code (the sandbox computes it; a worker's claim is not used).
+  EXPECT_EQ(record["code_sha256"], "the-evaluators-hash-of-the-code");
   EXPECT_EQ(record["connectors"], json({"sift"}));
   EXPECT_EQ(record["limits"]["timeout_ms"], 500);
   EXPECT_EQ(record["input"]["trigger"]["inquiry"]["attributes"]["birthdate"], "1990-02-03");
@@ -167,6 +167,8 @@ TEST(DecisionRecordTest, AFailedEvaluationRecordsTheReasonLogsAndUsage) {
                        DecisionRecordToJson(Record(request, nullptr, &error), InputMask()));
   const json record = Parse(line);
   EXPECT_EQ(record["outcome"], "SCRIPT_RUNTIME_ERROR");
+  // Failed before the evaluator hashed the code: the record hashes it itself.
+  EXPECT_EQ(record["code_sha256"], Sha256Hex(request.code()));
   EXPECT_EQ(record["error"]["reason"], "SCRIPT_RUNTIME_ERROR");
   EXPECT_EQ(record["error"]["line"], 3);
   EXPECT_EQ(record["error"]["stack"], "at line 3");
