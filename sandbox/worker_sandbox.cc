@@ -48,6 +48,8 @@ constexpr absl::Duration kRestartBackoff = absl::Seconds(1);
 // A worker process and its driver thread. The process (pid, fd, next_id) belongs to the driver.
 struct Worker {
   pid_t pid = -1;  // -1: not running (the driver starts it before taking the next run)
+  // The process's CPU-time clock, looked up once: clock_getcpuclockid makes a system call.
+  std::optional<clockid_t> cpu_clock;
   int fd = -1;
   uint64_t next_id = 1;
   // Guarded by the sandbox's mutex: whether the driver waits for a job, the job handed to it, and
@@ -476,9 +478,8 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
 
   // The worker's CPU time so far; nullopt when the kernel cannot say (the process is gone).
   static std::optional<absl::Duration> CpuTimeOf(const Worker& worker) {
-    clockid_t clock;
     timespec used;
-    if (clock_getcpuclockid(worker.pid, &clock) != 0 || clock_gettime(clock, &used) != 0) {
+    if (!worker.cpu_clock.has_value() || clock_gettime(*worker.cpu_clock, &used) != 0) {
       return std::nullopt;
     }
     return absl::DurationFromTimespec(used);
@@ -567,6 +568,8 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     }
     worker.pid = pid;
     worker.fd = fds[0];
+    clockid_t cpu_clock;
+    if (clock_getcpuclockid(pid, &cpu_clock) == 0) worker.cpu_clock = cpu_clock;
     return absl::OkStatus();
   }
 
@@ -604,6 +607,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     }
     close(worker.fd);
     worker.pid = -1;
+    worker.cpu_clock.reset();
     worker.fd = -1;
     return reaped == 0 ? "stopped" : DescribeExit(status);
   }
