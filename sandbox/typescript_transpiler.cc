@@ -1,7 +1,5 @@
 #include "sandbox/typescript_transpiler.h"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <map>
 #include <utility>
@@ -10,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/release_free_memory.h"
 #include "nlohmann/json.hpp"
 #include "sandbox/duktape_heap.h"
 #include "sandbox/thrown_error.h"
@@ -414,7 +413,7 @@ class TypeScriptTranspiler final : public Transpiler {
     duk_gc(heap_->context(), 0);
     duk_gc(heap_->context(), 0);  // a second pass frees what finalizers of the first released
     live_bytes_ = heap_->used_bytes();
-    malloc_trim(0);
+    ReleaseFreeMemory();
   }
 
   absl::Status LoadIfNeeded() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
