@@ -22,7 +22,7 @@ class InProcessSandbox final : public Sandbox {
   absl::StatusOr<SandboxResult> Evaluate(const SandboxRequest& request) override {
     SandboxResult result;
     absl::StatusOr<std::shared_ptr<const CompileResult>> compiled =
-        CompileInto(request.source, &result.compile);
+        CompileInto(request.source, request.code_sha256, &result.compile);
     if (!compiled.ok()) return compiled.status();
     if (!(*compiled)->ok()) return result;
 
@@ -44,7 +44,7 @@ class InProcessSandbox final : public Sandbox {
   absl::StatusOr<CompileOutcome> Compile(const std::string& source,
                                          TypeCheck type_check) override {
     CompileOutcome outcome;
-    absl::StatusOr<std::shared_ptr<const CompileResult>> compiled = CompileInto(source, &outcome);
+    absl::StatusOr<std::shared_ptr<const CompileResult>> compiled = CompileInto(source, {}, &outcome);
     if (!compiled.ok()) return compiled.status();
     // Only a source the transpiler lowered can be TypeScript; one that does not compile has its
     // errors to fix first.
@@ -60,8 +60,9 @@ class InProcessSandbox final : public Sandbox {
 
  private:
   absl::StatusOr<std::shared_ptr<const CompileResult>> CompileInto(const std::string& source,
+                                                                  absl::string_view code_sha256,
                                                                   CompileOutcome* outcome) {
-    absl::StatusOr<CacheLookup> lookup = cache_.GetOrCompile(source);
+    absl::StatusOr<CacheLookup> lookup = cache_.GetOrCompile(source, code_sha256);
     if (!lookup.ok()) return lookup.status();
     outcome->code_sha256 = lookup->code_sha256;
     outcome->cache_hit = lookup->cache_hit;

@@ -19,6 +19,9 @@ namespace evaluatecode::sandbox {
 // One script to compile and run.
 struct SandboxRequest {
   std::string source;
+  // Lower-case hex SHA-256 of `source` when the caller has computed it already (the worker
+  // sandbox's supervisor has), or empty. The compile cache trusts it as its key.
+  std::string code_sha256;
   // Not owned; must outlive the call. Null means an empty object.
   const google::protobuf::Struct* input = nullptr;
   EvaluationLimits limits;

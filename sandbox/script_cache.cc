@@ -9,9 +9,10 @@ namespace evaluatecode::sandbox {
 ScriptCache::ScriptCache(const Compiler& compiler, size_t capacity)
     : compiler_(compiler), capacity_(std::max<size_t>(capacity, 1)) {}
 
-absl::StatusOr<CacheLookup> ScriptCache::GetOrCompile(absl::string_view source) {
+absl::StatusOr<CacheLookup> ScriptCache::GetOrCompile(absl::string_view source,
+                                                      absl::string_view code_sha256) {
   CacheLookup lookup;
-  lookup.code_sha256 = Sha256Hex(source);
+  lookup.code_sha256 = code_sha256.empty() ? Sha256Hex(source) : std::string(code_sha256);
   {
     absl::MutexLock lock(&mu_);
     auto found = index_.find(lookup.code_sha256);

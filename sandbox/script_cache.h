@@ -32,8 +32,11 @@ class ScriptCache {
   // `compiler` must outlive the cache. `capacity` is the number of entries kept (at least 1).
   ScriptCache(const Compiler& compiler, size_t capacity);
 
-  // Returns the cached compile outcome of `source`, compiling it on a miss.
-  absl::StatusOr<CacheLookup> GetOrCompile(absl::string_view source) ABSL_LOCKS_EXCLUDED(mu_);
+  // Returns the cached compile outcome of `source`, compiling it on a miss. `code_sha256` is the
+  // source's SHA-256 when the caller has it (trusted as the key), or empty to hash it here.
+  absl::StatusOr<CacheLookup> GetOrCompile(absl::string_view source,
+                                           absl::string_view code_sha256 = {})
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   using Entry = std::pair<std::string, std::shared_ptr<const CompileResult>>;

@@ -21,6 +21,7 @@ ipc::FromWorker ReplyTo(uint64_t id, const absl::Status& status) {
 ipc::EvaluateRequest ToMessage(const SandboxRequest& request) {
   ipc::EvaluateRequest message;
   message.set_source(request.source);
+  message.set_code_sha256(request.code_sha256);
   if (request.input != nullptr) request.input->SerializeToString(message.mutable_input());
   message.mutable_limits()->set_memory_bytes(request.limits.memory_bytes);
   message.mutable_limits()->set_max_log_bytes(request.limits.max_log_bytes);
@@ -43,6 +44,7 @@ absl::StatusOr<SandboxRequest> FromMessage(const ipc::EvaluateRequest& message,
   }
   SandboxRequest request;
   request.source = message.source();
+  request.code_sha256 = message.code_sha256();
   request.input = input;
   request.limits.memory_bytes = message.limits().memory_bytes();
   request.limits.max_log_bytes = message.limits().max_log_bytes();
