@@ -161,6 +161,9 @@ TransportError MapCurlCode(CURLcode code, const Transfer& transfer) {
 // (curl_multi_socket_action), so that an event costs the work of the transfers it concerns.
 // curl_multi_perform instead visited every transfer on every wake-up, and each visit polled that
 // transfer's socket: with a hundred calls waiting on vendors, a hundred poll(2)s per event.
+// Finished transfers' handles kept for reuse: enough for a burst, a few MB at most.
+constexpr size_t kMaxIdleHandles = 256;
+
 class CurlHttpClient final : public HttpClient {
  public:
   // Takes `multi`, `resolve`, `epoll` and `wake` (an eventfd in the epoll set) over.
@@ -186,6 +189,7 @@ class CurlHttpClient final : public HttpClient {
     }
     Wake();
     thread_.join();
+    for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
     curl_multi_cleanup(multi_);
     if (resolve_ != nullptr) curl_slist_free_all(resolve_);
     close(wake_);
@@ -317,7 +321,13 @@ class CurlHttpClient final : public HttpClient {
   }
 
   void Start(std::unique_ptr<Transfer> transfer) {
-    CURL* easy = curl_easy_init();
+    CURL* easy = nullptr;
+    if (!idle_easy_.empty()) {
+      easy = idle_easy_.back();
+      idle_easy_.pop_back();
+    } else {
+      easy = curl_easy_init();
+    }
     if (easy == nullptr) {
       Finish(std::move(transfer), TransportError::kOther, "curl_easy_init failed");
       return;
@@ -400,6 +410,7 @@ class CurlHttpClient final : public HttpClient {
       long status = 0;
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
       transfer->response.status = static_cast<int>(status);
+      Recycle(*transfer);
       const TransportError error = MapCurlCode(code, *transfer);
       std::string detail;
       if (error == TransportError::kEgressDenied && !transfer->egress_detail.empty()) {
@@ -412,6 +423,19 @@ class CurlHttpClient final : public HttpClient {
       }
       Finish(std::move(transfer), error, std::move(detail));
     }
+  }
+
+  // Keeps a finished transfer's handle for the next one: curl_easy_init and curl_easy_cleanup
+  // (its buffers allocated and freed) cost more than curl_easy_reset, which clears every option
+  // and per-transfer state but keeps only the caches the multi handle shares anyway.
+  void Recycle(Transfer& transfer) {
+    curl_easy_reset(transfer.easy);
+    if (idle_easy_.size() < kMaxIdleHandles) {
+      idle_easy_.push_back(transfer.easy);
+    } else {
+      curl_easy_cleanup(transfer.easy);
+    }
+    transfer.easy = nullptr;
   }
 
   // Calls the transfer's callback with no lock held.
@@ -467,6 +491,7 @@ class CurlHttpClient final : public HttpClient {
 
   // Touched only by the loop thread.
   std::map<CURL*, std::unique_ptr<Transfer>> active_;
+  std::vector<CURL*> idle_easy_;
   absl::Time curl_timer_ = absl::InfiniteFuture();
 };
 
