@@ -597,6 +597,57 @@ TEST_F(IntegrationTest, ReusesConnectionsAndServesConcurrentCalls) {
   EXPECT_EQ(sift.request_count(), 5 + kCalls);
 }
 
+// Finished transfers' handles are reused (curl_easy_reset): a transfer must carry nothing of the
+// one before it on the same handle — method, body, headers, HEAD's "no body".
+TEST_F(IntegrationTest, AReusedHandleCarriesNothingOfTheTransferBefore) {
+  FakeVendor vendor([](const VendorRequest&) {
+    VendorResponse response;
+    response.body = "hello";
+    return response;
+  });
+  Harness harness("", real_time_);
+  auto send = [&](const std::string& method, const std::string& path, const std::string& body,
+                  std::vector<std::pair<std::string, std::string>> headers) {
+    HttpRequest request;
+    request.method = method;
+    request.url = vendor.base_url() + path;
+    request.body = body;
+    request.headers = std::move(headers);
+    request.allow_plain_http = true;
+    request.egress.allow_loopback = true;
+    absl::Notification done;
+    HttpResponse response;
+    harness.http().Send(request, [&](HttpResponse r) {
+      response = std::move(r);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return response;
+  };
+  EXPECT_EQ(send("POST", "/first", "first-body", {{"X-Only-First", "1"}}).error, TransportError::kNone);
+  EXPECT_EQ(send("HEAD", "/head", "", {}).body, "");
+  const HttpResponse get = send("GET", "/get", "", {});
+  EXPECT_EQ(get.error, TransportError::kNone) << get.error_detail;
+  EXPECT_EQ(get.body, "hello");
+  EXPECT_EQ(send("PUT", "/put", "x", {}).error, TransportError::kNone);
+  EXPECT_EQ(send("GET", "/last", "", {}).body, "hello");
+
+  const std::vector<VendorRequest> seen = vendor.requests();
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[0].method, "POST");
+  EXPECT_EQ(seen[0].body, "first-body");
+  EXPECT_EQ(seen[0].Header("X-Only-First"), "1");
+  EXPECT_EQ(seen[1].method, "HEAD");
+  for (int i : {2, 4}) {
+    EXPECT_EQ(seen[i].method, "GET") << i;
+    EXPECT_EQ(seen[i].body, "") << i;
+    EXPECT_EQ(seen[i].Header("X-Only-First"), "") << i;
+    EXPECT_EQ(seen[i].Header("Content-Length"), "") << i;
+  }
+  EXPECT_EQ(seen[3].method, "PUT");
+  EXPECT_EQ(seen[3].body, "x");
+}
+
 TEST_F(IntegrationTest, WorksOverIpv6Loopback) {
   FakeVendor sift(SiftHandler(kKey), /*ipv6=*/true);
   Harness harness(SiftYaml(sift.base_url()), real_time_);
