@@ -1,6 +1,6 @@
 #include "sandbox/answered_connector_host.h"
 
-#include "google/protobuf/util/message_differencer.h"
+#include "common/value_equality.h"
 #include "sandbox/worker_messages.h"
 
 namespace evaluatecode::sandbox {
@@ -12,7 +12,7 @@ ConnectorCallOutcome AnsweredConnectorHost::Call(const std::string& connector,
   if (!pending_.has_value() && index < request_.answered_size()) {
     const ipc::ConnectorExchange& answered = request_.answered(index);
     if (answered.call().connector() == connector && answered.call().operation() == operation &&
-        google::protobuf::util::MessageDifferencer::Equals(answered.call().params(), params)) {
+        StructsEqual(answered.call().params(), params)) {
       return FromMessage(answered.reply());
     }
   }

@@ -7,7 +7,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cancellation.h"
-#include "google/protobuf/util/message_differencer.h"
+#include "common/value_equality.h"
 #include "google/protobuf/util/time_util.h"
 #include "service/error_status.h"
 
@@ -22,7 +22,6 @@ using evaluate::v1::EvaluateCodeRequest;
 using evaluate::v1::EvaluateCodeResponse;
 using evaluate::v1::EvaluationError;
 using evaluate::v1::RecordedEvaluation;
-using google::protobuf::util::MessageDifferencer;
 using google::protobuf::util::TimeUtil;
 
 // The replay of `record` with `code`: the recorded request, clock, seed and connector responses.
@@ -200,7 +199,7 @@ class BacktestReactor final
     }
     const bool changed = result.old_error_reason() != result.new_error_reason() ||
                          result.old_outcome() != result.new_outcome() ||
-                         !MessageDifferencer::Equals(result.old_result(), result.new_result());
+                         !ValuesEqual(result.old_result(), result.new_result());
     result.set_result_changed(changed);
 
     absl::MutexLock lock(&mu_);

@@ -6,8 +6,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/value_equality.h"
 #include "google/protobuf/util/json_util.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "nlohmann/json.hpp"
 
 namespace evaluatecode::service {
@@ -50,7 +50,7 @@ void RecordedConnectorGateway::Call(connectors::ConnectorRequest request,
     if (recording.connector() != request.connector ||
         recording.operation() != request.operation ||
         (recording.has_params() &&
-         !google::protobuf::util::MessageDifferencer::Equals(recording.params(), request.params))) {
+         !StructsEqual(recording.params(), request.params))) {
       continue;
     }
     result.reason = ReasonFromName(recording.error_reason());
