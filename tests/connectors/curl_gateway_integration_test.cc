@@ -108,7 +108,18 @@ class Harness {
   }
 
   ConnectorGateway& gateway() { return *gateway_; }
-  HttpClient& http() { return *http_; }
+
+  // One exchange through the transport alone, waited for.
+  HttpResponse Send(const HttpRequest& request) {
+    absl::Notification done;
+    HttpResponse response;
+    http_->Send(request, [&](HttpResponse r) {
+      response = std::move(r);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return response;
+  }
 
  private:
   RealTimeSource real_time_;
@@ -283,14 +294,7 @@ TEST_F(IntegrationTest, TheLoopbackSwitchAllowsLoopbackButNotPrivateAddresses) {
     request.allow_plain_http = true;
     request.egress.allow_loopback = true;
     request.timeout = absl::Seconds(5);
-    absl::Notification done;
-    HttpResponse response;
-    harness.http().Send(request, [&](HttpResponse r) {
-      response = std::move(r);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    return response;
+    return harness.Send(request);
   };
   HttpResponse denied = send(absl::StrCat("http://private.test:", vendor.port(), "/x"));
   EXPECT_EQ(denied.error, TransportError::kEgressDenied);
@@ -310,14 +314,7 @@ TEST_F(IntegrationTest, OnlyHttpsUnlessPlainHttpIsAllowedAndNeverFile) {
     request.url = url;
     request.allow_plain_http = allow_http;
     request.egress.allow_loopback = true;
-    absl::Notification done;
-    HttpResponse response;
-    harness.http().Send(request, [&](HttpResponse r) {
-      response = std::move(r);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    return response;
+    return harness.Send(request);
   };
   EXPECT_EQ(send("file:///etc/passwd", true).error, TransportError::kEgressDenied);
   EXPECT_EQ(send("gopher://127.0.0.1:70/", true).error, TransportError::kEgressDenied);
@@ -615,14 +612,7 @@ TEST_F(IntegrationTest, AReusedHandleCarriesNothingOfTheTransferBefore) {
     request.headers = std::move(headers);
     request.allow_plain_http = true;
     request.egress.allow_loopback = true;
-    absl::Notification done;
-    HttpResponse response;
-    harness.http().Send(request, [&](HttpResponse r) {
-      response = std::move(r);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    return response;
+    return harness.Send(request);
   };
   EXPECT_EQ(send("POST", "/first", "first-body", {{"X-Only-First", "1"}}).error, TransportError::kNone);
   EXPECT_EQ(send("HEAD", "/head", "", {}).body, "");
