@@ -157,13 +157,14 @@ TransportError MapCurlCode(CURLcode code, const Transfer& transfer) {
   }
 }
 
+// Finished transfers' handles kept for reuse, with their buffers: enough for a burst of calls;
+// handles past it are freed.
+constexpr size_t kMaxIdleHandles = 256;
+
 // The loop waits on its own epoll set and tells curl which sockets are ready
 // (curl_multi_socket_action), so that an event costs the work of the transfers it concerns.
 // curl_multi_perform instead visited every transfer on every wake-up, and each visit polled that
 // transfer's socket: with a hundred calls waiting on vendors, a hundred poll(2)s per event.
-// Finished transfers' handles kept for reuse: enough for a burst, a few MB at most.
-constexpr size_t kMaxIdleHandles = 256;
-
 class CurlHttpClient final : public HttpClient {
  public:
   // Takes `multi`, `resolve`, `epoll` and `wake` (an eventfd in the epoll set) over.
