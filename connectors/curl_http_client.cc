@@ -470,7 +470,9 @@ class CurlHttpClient final : public HttpClient {
     absl::Duration until = curl_timer_ - absl::Now();
     {
       absl::MutexLock lock(&mu_);
-      if (!timers_.empty()) until = std::min(until, timers_.begin()->first.first - time_source_.Now());
+      if (!timers_.empty()) {
+        until = std::min(until, timers_.begin()->first.first - time_source_.Now());
+      }
     }
     const int64_t ms = absl::ToInt64Milliseconds(absl::Ceil(until, absl::Milliseconds(1)));
     return static_cast<int>(std::clamp<int64_t>(ms, 0, 1000));

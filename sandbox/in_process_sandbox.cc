@@ -44,7 +44,8 @@ class InProcessSandbox final : public Sandbox {
   absl::StatusOr<CompileOutcome> Compile(const std::string& source,
                                          TypeCheck type_check) override {
     CompileOutcome outcome;
-    absl::StatusOr<std::shared_ptr<const CompileResult>> compiled = CompileInto(source, {}, &outcome);
+    absl::StatusOr<std::shared_ptr<const CompileResult>> compiled =
+        CompileInto(source, /*code_sha256=*/{}, &outcome);
     if (!compiled.ok()) return compiled.status();
     // Only a source the transpiler lowered can be TypeScript; one that does not compile has its
     // errors to fix first.

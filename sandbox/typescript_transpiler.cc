@@ -46,7 +46,8 @@ constexpr char kTranspileHelper[] = R"js(
       addSource: function (fileName) { sources.push(fileName); return sources.length - 1; },
       setSourceContent: function () {},
       addName: function () { return 0; },
-      addMapping: function (generatedLine, generatedCharacter, index, lineInSource, characterInSource) {
+      addMapping: function (generatedLine, generatedCharacter, index, lineInSource,
+                            characterInSource) {
         var complete = index !== undefined && lineInSource !== undefined &&
                        characterInSource !== undefined;
         if (!hasPending || generatedLine !== line || generatedCharacter !== character ||

@@ -251,7 +251,8 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     auto job = std::make_unique<EvaluationJob>(*this, std::move(sha), request.connector_host,
                                                std::move(done));
     *job->message.mutable_evaluate() = ToMessage(request);
-    job->message.mutable_evaluate()->set_code_sha256(job->sha);  // ours, for every run's cache lookup
+    // Our hash, for every run's cache lookup in the worker.
+    job->message.mutable_evaluate()->set_code_sha256(job->sha);
     job->deadline = request.deadline;
     job->cancellation = request.cancellation;
     Submit(std::move(job));

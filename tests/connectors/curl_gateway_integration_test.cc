@@ -614,7 +614,8 @@ TEST_F(IntegrationTest, AReusedHandleCarriesNothingOfTheTransferBefore) {
     request.egress.allow_loopback = true;
     return harness.Send(request);
   };
-  EXPECT_EQ(send("POST", "/first", "first-body", {{"X-Only-First", "1"}}).error, TransportError::kNone);
+  EXPECT_EQ(send("POST", "/first", "first-body", {{"X-Only-First", "1"}}).error,
+            TransportError::kNone);
   EXPECT_EQ(send("HEAD", "/head", "", {}).body, "");
   const HttpResponse get = send("GET", "/get", "", {});
   EXPECT_EQ(get.error, TransportError::kNone) << get.error_detail;
