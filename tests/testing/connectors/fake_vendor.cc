@@ -251,7 +251,9 @@ void FakeVendor::Serve(int fd) {
     }
     absl::StrAppend(&head, "\r\n");
     if (!SendAll(fd, head)) break;
-    absl::string_view body = response.body;
+    // A HEAD response has its head only (RFC 9110 9.3.2), whatever the handler returned: body
+    // bytes after it would be read as the start of the next response on the connection.
+    absl::string_view body = request.method == "HEAD" ? absl::string_view() : response.body;
     const size_t reset_at = std::min(response.reset_after_body_bytes, body.size());
     bool reset = response.reset_after_body_bytes != std::string::npos;
     absl::string_view to_send = body.substr(0, reset ? reset_at : body.size());
