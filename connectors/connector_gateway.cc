@@ -1,6 +1,18 @@
 #include "connectors/connector_gateway.h"
 
+#include <memory>
+#include <utility>
+
 namespace evaluatecode::connectors {
+
+const ConnectorBody& NullConnectorBody() {
+  static const ConnectorBody* const kNull = [] {
+    auto null = std::make_shared<google::protobuf::Value>();
+    null->set_null_value(google::protobuf::NULL_VALUE);
+    return new ConnectorBody(std::move(null));
+  }();
+  return *kNull;
+}
 
 absl::string_view ConnectorErrorReasonName(ConnectorErrorReason reason) {
   switch (reason) {

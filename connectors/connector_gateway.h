@@ -2,6 +2,7 @@
 #define EVALUATECODE_CONNECTORS_CONNECTOR_GATEWAY_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,13 @@ enum class ConnectorErrorReason {
 // "CONNECTOR_TIMEOUT" and so on; "" for kNone.
 absl::string_view ConnectorErrorReasonName(ConnectorErrorReason reason);
 
+// A vendor's parsed answer, read-only and shared: the response cache, identical calls answered by
+// one request and the evaluation's record hold one tree rather than copies. Never null.
+using ConnectorBody = std::shared_ptr<const google::protobuf::Value>;
+
+// The body of a call that has none: a shared null_value.
+const ConnectorBody& NullConnectorBody();
+
 // One call a script makes: `connectors.<connector>.<operation>(params)`.
 struct ConnectorRequest {
   // Tenant of the evaluation: keys the response cache and in-flight collapsing, so tenants never
@@ -69,7 +77,7 @@ struct ConnectorResult {
   int http_status = 0;
   // The parsed JSON body, scrubbed; null_value when there is none (failure before a body, or a
   // non-JSON body). Present for VENDOR_ERROR when the vendor's error body is JSON.
-  google::protobuf::Value body;
+  ConnectorBody body = NullConnectorBody();
   // HTTP attempts this call made (0 when answered from the cache or by another identical call in
   // flight, or refused before sending).
   int attempts = 0;

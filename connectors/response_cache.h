@@ -15,10 +15,11 @@
 
 namespace evaluatecode::connectors {
 
-// A successful vendor answer as cached: already parsed and scrubbed.
+// A successful vendor answer as cached: already parsed and scrubbed, and shared with the calls it
+// answers rather than copied (connectors::ConnectorBody).
 struct CachedResponse {
   int http_status = 0;
-  google::protobuf::Value body;
+  std::shared_ptr<const google::protobuf::Value> body;
 };
 
 // A TTL cache of vendor answers with an LRU bound. Keys are built by the gateway from (tenant,

@@ -56,7 +56,7 @@ void RecordedConnectorGateway::Call(connectors::ConnectorRequest request,
     result.reason = ReasonFromName(recording.error_reason());
     if (!result.ok()) result.message = absl::StrCat("recorded ", recording.error_reason());
     result.http_status = recording.http_status();
-    result.body = recording.response();
+    result.body = std::make_shared<const google::protobuf::Value>(recording.response());
     done(std::move(result));
     return;
   }

@@ -75,7 +75,7 @@ std::string Exposed(const ConnectorResult& result) {
   std::string params;
   (void)google::protobuf::util::MessageToJsonString(result.redacted_params, &params);
   return absl::StrCat(result.connector, "|", result.operation, "|", result.message, "|",
-                      ToJson(result.body), "|", params);
+                      ToJson(*result.body), "|", params);
 }
 
 // The transport and a gateway over it, built from YAML.
@@ -170,7 +170,7 @@ TEST_F(IntegrationTest, SiftScoreLookupEndToEnd) {
   ASSERT_TRUE(result.ok()) << ConnectorErrorReasonName(result.reason) << ": " << result.message;
   EXPECT_EQ(result.http_status, 200);
   EXPECT_EQ(result.attempts, 1);
-  const auto& body = result.body.struct_value().fields();
+  const auto& body = result.body->struct_value().fields();
   EXPECT_EQ(body.at("status").number_value(), 0);
   EXPECT_EQ(body.at("scores").struct_value().fields().at("payment_abuse").struct_value().fields()
                 .at("score").number_value(),

@@ -137,7 +137,7 @@ TEST_F(GatewayTest, SiftScoreLookupBuildsTheV205Request) {
   EXPECT_EQ(result.http_status, 200);
   EXPECT_EQ(result.attempts, 1);
   EXPECT_FALSE(result.from_cache);
-  EXPECT_EQ(result.body.struct_value().fields().at("scores").struct_value().fields().at(
+  EXPECT_EQ(result.body->struct_value().fields().at("scores").struct_value().fields().at(
                 "payment_abuse").struct_value().fields().at("score").number_value(),
             0.93);
   ASSERT_THAT(http_.requests(), SizeIs(1));
@@ -208,7 +208,7 @@ TEST_F(GatewayTest, SiftNonZeroStatusIsAVendorError) {
   EXPECT_EQ(result.reason, Reason::kVendorError);
   EXPECT_EQ(result.http_status, 200);
   EXPECT_THAT(result.message, HasSubstr("Sift status 51: Invalid API key"));
-  EXPECT_EQ(result.body.struct_value().fields().at("status").number_value(), 51);
+  EXPECT_EQ(result.body->struct_value().fields().at("status").number_value(), 51);
   EXPECT_EQ(result.attempts, 1) << "a vendor error in the body is not retried";
 }
 
@@ -217,7 +217,7 @@ TEST_F(GatewayTest, NonJsonBodyIsAVendorError) {
   ConnectorResult result = Score();
   EXPECT_EQ(result.reason, Reason::kVendorError);
   EXPECT_THAT(result.message, HasSubstr("not JSON"));
-  EXPECT_EQ(result.body.kind_case(), google::protobuf::Value::kNullValue);
+  EXPECT_EQ(result.body->kind_case(), google::protobuf::Value::kNullValue);
 }
 
 TEST_F(GatewayTest, TooDeeplyNestedJsonIsRefused) {
@@ -233,7 +233,7 @@ TEST_F(GatewayTest, NestingUpToThirtyTwoLevelsIsKept) {
   body = R"({"status":0,"deep":)" + std::string(31, '[') + "7" + std::string(31, ']') + "}";
   ConnectorResult kept = Score();
   ASSERT_TRUE(kept.ok()) << kept.message;
-  const google::protobuf::Value* value = &kept.body.struct_value().fields().at("deep");
+  const google::protobuf::Value* value = &kept.body->struct_value().fields().at("deep");
   for (int level = 0; level < 31; ++level) value = &value->list_value().values(0);
   EXPECT_EQ(value->number_value(), 7);
   body = R"({"status":0,"deep":)" + std::string(32, '[') + "7" + std::string(32, ']') + "}";
@@ -247,7 +247,7 @@ TEST_F(GatewayTest, EveryJsonTypeBecomesItsValueAndARepeatedKeyKeepsTheLast) {
   });
   ConnectorResult result = Score();
   ASSERT_TRUE(result.ok()) << result.message;
-  const auto& fields = result.body.struct_value().fields();
+  const auto& fields = result.body->struct_value().fields();
   EXPECT_EQ(fields.at("s").string_value(), "t\xc3\xa9");
   EXPECT_EQ(fields.at("i").number_value(), -3);
   EXPECT_EQ(fields.at("u").number_value(), 18446744073709551615.0);
@@ -442,6 +442,7 @@ TEST_F(GatewayTest, CachesPerTenantForTheTtl) {
   EXPECT_TRUE(second.from_cache);
   EXPECT_EQ(second.attempts, 0);
   EXPECT_EQ(second.http_status, 200);
+  EXPECT_EQ(second.body, first.body) << "the cached answer is shared, not copied";
   EXPECT_THAT(http_.requests(), SizeIs(1));
   // Another tenant never sees tenant-a's answer.
   ConnectorResult other = Run(Request("acme", "person", R"({"id": "7"})", "tenant-b"));
@@ -476,7 +477,9 @@ TEST_F(GatewayTest, CollapsesIdenticalCallsInFlightWithinATenant) {
   EXPECT_TRUE((*b)->ok());
   EXPECT_TRUE((*b)->from_cache);
   EXPECT_EQ((*b)->attempts, 0);
+  EXPECT_EQ((*b)->body, (*a)->body) << "one answer, shared";
   EXPECT_FALSE((*other_tenant)->from_cache);
+  EXPECT_NE((*other_tenant)->body, (*a)->body);
 }
 
 TEST_F(GatewayTest, DoesNotCollapseOntoACallWithALaterDeadline) {
@@ -504,7 +507,7 @@ TEST_F(GatewayTest, TheKeyNeverLeavesEvenWhenTheVendorEchoesIt) {
   ConnectorResult result = Score();
   EXPECT_EQ(result.reason, Reason::kVendorError);
   std::string everything;
-  google::protobuf::util::MessageToJsonString(result.body, &everything);
+  google::protobuf::util::MessageToJsonString(*result.body, &everything);
   absl::StrAppend(&everything, result.message, result.redacted_params.DebugString());
   const std::string key(kKey);
   for (const std::string& form : {key, absl::Base64Escape(key), absl::Base64Escape(key + ":"),
@@ -556,7 +559,7 @@ TEST_F(GatewayTest, ARotatedSecretIsScrubbedToo) {
     secrets_.Set("/secrets/sift", key);
     ConnectorResult result = Score();
     std::string body;
-    google::protobuf::util::MessageToJsonString(result.body, &body);
+    google::protobuf::util::MessageToJsonString(*result.body, &body);
     EXPECT_THAT(body, HasSubstr("Basic [REDACTED]"));
     EXPECT_FALSE(absl::StrContains(body, absl::Base64Escape(key + ":"))) << body;
   }

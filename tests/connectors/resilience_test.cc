@@ -311,7 +311,9 @@ TEST(RetryPolicyTest, OnlyIdempotentMethodsAndRetryableStatuses) {
 std::shared_ptr<const CachedResponse> Response(const std::string& text) {
   auto response = std::make_shared<CachedResponse>();
   response->http_status = 200;
-  response->body.set_string_value(text);
+  auto body = std::make_shared<google::protobuf::Value>();
+  body->set_string_value(text);
+  response->body = std::move(body);
   return response;
 }
 
@@ -320,7 +322,7 @@ TEST(ResponseCacheTest, ExpiresAfterTtl) {
   ResponseCache cache(10, time);
   cache.Put("k", Response("v"), absl::Seconds(30));
   ASSERT_NE(cache.Get("k"), nullptr);
-  EXPECT_EQ(cache.Get("k")->body.string_value(), "v");
+  EXPECT_EQ(cache.Get("k")->body->string_value(), "v");
   time.Advance(absl::Seconds(29));
   EXPECT_NE(cache.Get("k"), nullptr);
   time.Advance(absl::Seconds(1));

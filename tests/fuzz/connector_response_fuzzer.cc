@@ -208,7 +208,7 @@ void Run(const uint8_t* data, size_t size) {
              op.connector, op.operation);
 
   CheckNoSecret(result.message, "message");
-  CheckNoSecret(result.body);
+  CheckNoSecret(*result.body);
   for (const auto& [key, item] : result.redacted_params.fields()) {
     CheckNoSecret(key, "params");
     CheckNoSecret(item);
@@ -249,10 +249,10 @@ void Run(const uint8_t* data, size_t size) {
   // The body crosses process boundaries as protobuf (worker IPC, the gRPC reply): it must survive
   // a binary round trip with the default parser limits.
   std::string wire;
-  FUZZ_CHECK(result.body.SerializeToString(&wire), "a successful body that does not serialize");
+  FUZZ_CHECK(result.body->SerializeToString(&wire), "a successful body that does not serialize");
   google::protobuf::Value reparsed;
   FUZZ_CHECK(reparsed.ParseFromString(wire) &&
-                 google::protobuf::util::MessageDifferencer::Equals(reparsed, result.body),
+                 google::protobuf::util::MessageDifferencer::Equals(reparsed, *result.body),
              "a successful body (%zu wire bytes) that protobuf cannot parse back", wire.size());
 
   if (op.idempotent && std::string(op.connector) == "acme") {
@@ -269,7 +269,7 @@ void Run(const uint8_t* data, size_t size) {
     });
     FUZZ_CHECK(again_calls == 1 && again_answered == 0 && again.from_cache && again.ok(),
                "an identical GET after a success was not served from the cache");
-    FUZZ_CHECK(google::protobuf::util::MessageDifferencer::Equals(again.body, result.body),
+    FUZZ_CHECK(google::protobuf::util::MessageDifferencer::Equals(*again.body, *result.body),
                "the cache changed the body");
   }
 }

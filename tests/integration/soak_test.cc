@@ -409,7 +409,9 @@ TEST(SoakTest, MixedLoadLosesNothingAndLeaksNothing) {
   // Every call the server accepted has its record once the server has stopped.
   EXPECT_EQ(CountLines(records), client.sent());
   ASSERT_TRUE(early.has_value());
-  EXPECT_LT(std::abs(drift), 10.0);
+  // A leak shows as growth. The early figure is one sample, which can catch a transient peak: a
+  // run once ended 14 % below it, which is no leak.
+  EXPECT_LT(drift, 10.0);
   EXPECT_LE(late.fds, early->fds + 2);  // a connection to the vendor may be opening or closing
   EXPECT_LE(late.threads, early->threads);
 }

@@ -1,0 +1,93 @@
+// Where a connector call's answer goes: into the evaluation's record, shared rather than copied
+// when the record is on an arena (the gRPC call's), copied when it is on the heap.
+#include "service/gateway_connector_host.h"
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "common/value_equality.h"
+#include "google/protobuf/arena.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+
+namespace evaluatecode::service {
+namespace {
+
+// Answers every call at once with the same result.
+class OneAnswerGateway final : public connectors::ConnectorGateway {
+ public:
+  explicit OneAnswerGateway(connectors::ConnectorResult answer) : answer_(std::move(answer)) {}
+
+  void Call(connectors::ConnectorRequest request,
+            std::function<void(connectors::ConnectorResult)> done) override {
+    connectors::ConnectorResult result = answer_;
+    result.connector = request.connector;
+    result.operation = request.operation;
+    done(std::move(result));
+  }
+  std::vector<connectors::ConnectorDescription> ListConnectors() const override { return {}; }
+
+ private:
+  const connectors::ConnectorResult answer_;
+};
+
+connectors::ConnectorBody SiftAnswer() {
+  auto body = std::make_shared<google::protobuf::Value>();
+  EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"status": 0, "scores": {"payment_abuse": {"score": 0.93}}})", body.get())
+                  .ok());
+  return body;
+}
+
+class GatewayConnectorHostTest : public ::testing::Test {
+ protected:
+  GatewayConnectorHostTest() {
+    connectors::ConnectorResult answer;
+    answer.http_status = 200;
+    answer.body = body_;
+    gateway_ = std::make_unique<OneAnswerGateway>(std::move(answer));
+  }
+
+  // Makes one call recorded in `response`; returns what the script got.
+  sandbox::ConnectorCallOutcome CallRecordedIn(evaluate::v1::EvaluateCodeResponse& response) {
+    GatewayConnectorHost host(*gateway_, "tenant", {"sift"}, absl::InfiniteFuture(), 5,
+                              response.mutable_connector_calls());
+    return host.Call("sift", "score", google::protobuf::Struct());
+  }
+
+  const connectors::ConnectorBody body_ = SiftAnswer();
+  std::unique_ptr<OneAnswerGateway> gateway_;
+};
+
+TEST_F(GatewayConnectorHostTest, ARecordOnAnArenaSharesTheAnswerUntilTheArenaGoes) {
+  const long holders = body_.use_count();
+  {
+    google::protobuf::Arena arena;
+    auto* response =
+        google::protobuf::Arena::CreateMessage<evaluate::v1::EvaluateCodeResponse>(&arena);
+    sandbox::ConnectorCallOutcome outcome = CallRecordedIn(*response);
+    ASSERT_EQ(response->connector_calls_size(), 1);
+    EXPECT_EQ(&response->connector_calls(0).response(), body_.get()) << "the answer was copied";
+    EXPECT_EQ(body_.use_count(), holders + 1) << "the arena holds the answer";
+    EXPECT_TRUE(ValuesEqual(outcome.body, *body_));
+    EXPECT_EQ(outcome.http_status, 200);
+  }
+  EXPECT_EQ(body_.use_count(), holders) << "the arena let go of the answer";
+}
+
+TEST_F(GatewayConnectorHostTest, ARecordOnTheHeapTakesACopy) {
+  const long holders = body_.use_count();
+  auto response = std::make_unique<evaluate::v1::EvaluateCodeResponse>();
+  sandbox::ConnectorCallOutcome outcome = CallRecordedIn(*response);
+  ASSERT_EQ(response->connector_calls_size(), 1);
+  EXPECT_NE(&response->connector_calls(0).response(), body_.get());
+  EXPECT_TRUE(ValuesEqual(response->connector_calls(0).response(), *body_));
+  EXPECT_EQ(body_.use_count(), holders);
+  EXPECT_TRUE(ValuesEqual(outcome.body, *body_));
+  response.reset();  // deletes its copy, not the shared answer
+  EXPECT_EQ(body_->struct_value().fields().at("status").number_value(), 0);
+}
+
+}  // namespace
+}  // namespace evaluatecode::service
