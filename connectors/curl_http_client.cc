@@ -270,9 +270,11 @@ class CurlHttpClient final : public HttpClient {
   }
 
   // CURLMOPT_SOCKETFUNCTION: curl says which events it wants on a socket (or that it is done
-  // with it); runs on the loop thread, inside curl calls.
+  // with it); runs on the loop thread, inside curl calls. A socket curl watches carries a mark
+  // (curl_multi_assign) until curl removes it, so each change is one epoll_ctl: a kept-alive
+  // connection is removed after every transfer and added again by the next one.
   static int WatchSocket(CURL* /*easy*/, curl_socket_t socket, int what, void* client,
-                         void* /*socket_data*/) {
+                         void* socket_data) {
     auto* self = static_cast<CurlHttpClient*>(client);
     if (what == CURL_POLL_REMOVE) {
       epoll_ctl(self->epoll_, EPOLL_CTL_DEL, socket, nullptr);
@@ -282,9 +284,14 @@ class CurlHttpClient final : public HttpClient {
     event.data.fd = socket;
     if (what & CURL_POLL_IN) event.events |= EPOLLIN;
     if (what & CURL_POLL_OUT) event.events |= EPOLLOUT;
-    if (epoll_ctl(self->epoll_, EPOLL_CTL_MOD, socket, &event) != 0 && errno == ENOENT) {
-      epoll_ctl(self->epoll_, EPOLL_CTL_ADD, socket, &event);
+    if (socket_data != nullptr) {
+      epoll_ctl(self->epoll_, EPOLL_CTL_MOD, socket, &event);
+      return 0;
     }
+    if (epoll_ctl(self->epoll_, EPOLL_CTL_ADD, socket, &event) != 0 && errno == EEXIST) {
+      epoll_ctl(self->epoll_, EPOLL_CTL_MOD, socket, &event);
+    }
+    curl_multi_assign(self->multi_, socket, self);
     return 0;
   }
 
