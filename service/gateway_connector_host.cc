@@ -82,9 +82,10 @@ sandbox::ConnectorCallOutcome GatewayConnectorHost::Record(int index,
   record.set_attempts(static_cast<uint32_t>(result.attempts));
   record.set_from_cache(result.from_cache);
   record.set_error_reason(reason);
-  // The record shares the answer rather than copying it: a record on an arena (the gRPC call's) holds
-  // the body by pointer, and the arena keeps it alive as long as the record; a record on the heap
-  // would delete the pointer, so it takes a copy. The script's run reads the answer from the record.
+  // The record shares the answer rather than copying it: a record on an arena (the gRPC call's)
+  // holds the body by pointer, and the arena keeps it alive as long as the record; a record on the
+  // heap would delete the pointer, so it takes a copy. The script's run reads the answer from the
+  // record.
   if (google::protobuf::Arena* arena = record.GetArena(); arena != nullptr) {
     record.unsafe_arena_set_allocated_response(
         const_cast<google::protobuf::Value*>(result.body.get()));
