@@ -11,15 +11,15 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/time_source.h"
-#include "google/protobuf/struct.pb.h"
+#include "connectors/connector_gateway.h"
 
 namespace evaluatecode::connectors {
 
 // A successful vendor answer as cached: already parsed and scrubbed, and shared with the calls it
-// answers rather than copied (connectors::ConnectorBody).
+// answers rather than copied.
 struct CachedResponse {
   int http_status = 0;
-  std::shared_ptr<const google::protobuf::Value> body;
+  ConnectorBody body;
 };
 
 // A TTL cache of vendor answers with an LRU bound. Keys are built by the gateway from (tenant,
