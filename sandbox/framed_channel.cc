@@ -30,10 +30,12 @@ absl::Status WriteAll(int fd, const char* data, size_t size) {
 absl::Status ReadAll(int fd, char* data, size_t size, absl::Time deadline) {
   // Failures say how far the read got: a frame cut short is a broken peer, not a closed one.
   size_t done = 0;
+  // Without a deadline the read itself waits (the channels are blocking sockets). With one, read
+  // first and wait only when nothing is there: most frames are, whole, by the time the reader
+  // looks (a poll before every read was two system calls more per frame).
+  const int flags = deadline == absl::InfiniteFuture() ? 0 : MSG_DONTWAIT;
   while (done < size) {
-    // Read first and wait only when nothing is there: most frames are, whole, by the time the
-    // reader looks (a poll before every read was two system calls more per frame).
-    const ssize_t got = recv(fd, data + done, size - done, MSG_DONTWAIT);
+    const ssize_t got = recv(fd, data + done, size - done, flags);
     if (got > 0) {
       done += static_cast<size_t>(got);
       continue;

@@ -1,7 +1,9 @@
 #include "sandbox/sandbox_worker.h"
 
+#include <sys/socket.h>
+
+#include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -18,52 +20,36 @@
 namespace evaluatecode::sandbox {
 namespace {
 
-// Requests waiting for the evaluation thread, and the cancellation of the one running.
-class Inbox {
+// The evaluation running, and the last one the supervisor cancelled: the two arrive on separate
+// channels, so a Cancel may be read before the request it names.
+class CancelBoard {
  public:
-  void Push(ipc::ToWorker request) ABSL_LOCKS_EXCLUDED(mu_) {
+  // `id` starts running with `cancellation`, raised at once if its Cancel came first.
+  void Begin(uint64_t id, Cancellation* cancellation) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
-    if (request.has_cancel()) {
-      if (running_cancellation_ != nullptr && request.id() == running_id_) {
-        running_cancellation_->Cancel(CancellationCause::kCallerCancelled);
-      }
-      return;
-    }
-    queue_.push_back(std::move(request));
-  }
-  void Close() ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    closed_ = true;
-  }
-  // The next request, or false once closed and empty. `cancellation` is raised by a later Cancel
-  // for that request's id.
-  bool Next(ipc::ToWorker* request, Cancellation* cancellation) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](Inbox* inbox) ABSL_EXCLUSIVE_LOCKS_REQUIRED(inbox->mu_) {
-          return inbox->closed_ || !inbox->queue_.empty();
-        },
-        this));
-    if (queue_.empty()) return false;
-    *request = std::move(queue_.front());
-    queue_.pop_front();
-    running_id_ = request->id();
+    running_id_ = id;
     running_cancellation_ = cancellation;
-    return true;
+    if (cancelled_id_ == id) cancellation->Cancel(CancellationCause::kCallerCancelled);
   }
-  // The request Next() returned is answered: its cancellation is about to go away.
-  void Done() ABSL_LOCKS_EXCLUDED(mu_) {
+  // The evaluation Begin named is answered: its cancellation is about to go away.
+  void End() ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     running_id_ = 0;
     running_cancellation_ = nullptr;
   }
+  void Cancel(uint64_t id) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    cancelled_id_ = id;
+    if (running_cancellation_ != nullptr && running_id_ == id) {
+      running_cancellation_->Cancel(CancellationCause::kCallerCancelled);
+    }
+  }
 
  private:
   absl::Mutex mu_;
-  std::deque<ipc::ToWorker> queue_ ABSL_GUARDED_BY(mu_);
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t running_id_ ABSL_GUARDED_BY(mu_) = 0;
   Cancellation* running_cancellation_ ABSL_GUARDED_BY(mu_) = nullptr;
+  uint64_t cancelled_id_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,
@@ -106,25 +92,24 @@ int RunSandboxWorker(const SandboxWorkerOptions& options) {
   ipc::FromWorker ready;
   if (!WriteFrame(options.fd, ready).ok()) return 0;
 
-  Inbox inbox;
-  std::thread reader([&inbox, fd = options.fd] {
-    for (;;) {
-      ipc::ToWorker request;
-      if (!ReadFrame(fd, &request).ok()) break;
-      inbox.Push(std::move(request));
-    }
-    inbox.Close();
+  CancelBoard board;
+  std::thread canceller([&board, fd = options.cancel_fd] {
+    ipc::ToWorker cancel;
+    while (ReadFrame(fd, &cancel).ok()) board.Cancel(cancel.id());
   });
   for (;;) {
     // A fresh Cancellation per request: a Cancel for an earlier id must not reach a later one.
     Cancellation cancellation;
     ipc::ToWorker request;
-    if (!inbox.Next(&request, &cancellation)) break;
+    if (!ReadFrame(options.fd, &request).ok()) break;
+    board.Begin(request.id(), &cancellation);
     ipc::FromWorker reply = Serve(**sandbox, request, cancellation);
-    inbox.Done();
+    board.End();
     if (!WriteFrame(options.fd, reply).ok()) break;
   }
-  reader.join();
+  // The supervisor is gone or broke the protocol: stop taking Cancels too.
+  shutdown(options.cancel_fd, SHUT_RDWR);
+  canceller.join();
   return 0;
 }
 

@@ -45,12 +45,13 @@ constexpr absl::Duration kCompileRoundTrip = absl::Seconds(30);
 // How long a driver waits before trying again to start a worker that would not start.
 constexpr absl::Duration kRestartBackoff = absl::Seconds(1);
 
-// A worker process and its driver thread. The process (pid, fd, next_id) belongs to the driver.
+// A worker process and its driver thread. The process (pid, fds, next_id) belongs to the driver.
 struct Worker {
   pid_t pid = -1;  // -1: not running (the driver starts it before taking the next run)
   // The process's CPU-time clock, looked up once: clock_getcpuclockid makes a system call.
   std::optional<clockid_t> cpu_clock;
   int fd = -1;
+  int cancel_fd = -1;  // Cancel messages only
   uint64_t next_id = 1;
   // Guarded by the sandbox's mutex: whether the driver waits for a job, the job handed to it, and
   // how it is woken.
@@ -438,7 +439,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
         cancel.mutable_cancel();
         cancel_sent = true;
         kill_at = std::min(kill_at, now + options_.kill_grace);
-        if (absl::Status written = WriteFrame(worker.fd, cancel); !written.ok()) {
+        if (absl::Status written = WriteFrame(worker.cancel_fd, cancel); !written.ok()) {
           return Broken(worker, sha, written);
         }
       }
@@ -545,12 +546,20 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
 
   absl::Status Spawn(Worker& worker) {
     int fds[2];
+    int cancel_fds[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
       return absl::UnavailableError(absl::StrCat("socketpair: ", std::strerror(errno)));
+    }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cancel_fds) != 0) {
+      const int error = errno;
+      close(fds[0]);
+      close(fds[1]);
+      return absl::UnavailableError(absl::StrCat("socketpair: ", std::strerror(error)));
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], kWorkerChannelFd);
+    posix_spawn_file_actions_adddup2(&actions, cancel_fds[1], kWorkerCancelFd);
     if (options_.inherited_fd >= 0) {
       posix_spawn_file_actions_adddup2(&actions, options_.inherited_fd, kWorkerInheritedFd);
     }
@@ -562,14 +571,17 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
                                   argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
+    close(cancel_fds[1]);
     if (error != 0) {
       close(fds[0]);
+      close(cancel_fds[0]);
       return absl::UnavailableError(absl::StrCat("cannot start sandbox worker ",
                                                  options_.worker_binary, ": ",
                                                  std::strerror(error)));
     }
     worker.pid = pid;
     worker.fd = fds[0];
+    worker.cancel_fd = cancel_fds[0];
     clockid_t cpu_clock;
     if (clock_getcpuclockid(pid, &cpu_clock) == 0) worker.cpu_clock = cpu_clock;
     return absl::OkStatus();
@@ -608,9 +620,11 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       waitpid(worker.pid, &status, 0);
     }
     close(worker.fd);
+    close(worker.cancel_fd);
     worker.pid = -1;
     worker.cpu_clock.reset();
     worker.fd = -1;
+    worker.cancel_fd = -1;
     return reaped == 0 ? "stopped" : DescribeExit(status);
   }
 

@@ -22,14 +22,16 @@ class WorkerObserver {
   virtual void OnWorkerCrashed() = 0;
 };
 
-// The descriptors a worker starts with: its channel to the supervisor, and what
-// WorkerSandboxOptions::inherited_fd names.
+// The descriptors a worker starts with: its channel to the supervisor, what
+// WorkerSandboxOptions::inherited_fd names, and the channel that carries only cancellations (so
+// that the thread running evaluations reads its requests itself, with no hand-off per run).
 constexpr int kWorkerChannelFd = 3;
 constexpr int kWorkerInheritedFd = 4;
+constexpr int kWorkerCancelFd = 5;
 
 struct WorkerSandboxOptions {
   // The executable to run as a worker, with `worker_args` (it must end up in RunSandboxWorker with
-  // the channel on file descriptor 3).
+  // its channels on kWorkerChannelFd and kWorkerCancelFd).
   std::string worker_binary;
   std::vector<std::string> worker_args;
   // When not -1, a descriptor every worker inherits as kWorkerInheritedFd (a SharedBytecode).

@@ -13,7 +13,7 @@
 #include "sandbox/sandbox_worker.h"
 #include "sandbox/worker_sandbox.h"
 
-ABSL_FLAG(bool, sandbox_worker, false, "Internal: run as a sandbox worker on file descriptor 3.");
+ABSL_FLAG(bool, sandbox_worker, false, "Internal: run as a sandbox worker on file descriptors 3 and 5.");
 ABSL_FLAG(uint64_t, sandbox_worker_address_space_bytes, uint64_t{4} << 30,
           "Internal: RLIMIT_AS of a sandbox worker.");
 ABSL_FLAG(int64_t, sandbox_worker_compile_timeout_ms, 2000, "Internal: compile budget.");
@@ -95,7 +95,8 @@ std::optional<int> MaybeRunAsSandboxWorker() {
   if (!absl::GetFlag(FLAGS_sandbox_worker)) return std::nullopt;
   RealTimeSource time_source;
   sandbox::SandboxWorkerOptions options;
-  options.fd = 3;
+  options.fd = sandbox::kWorkerChannelFd;
+  options.cancel_fd = sandbox::kWorkerCancelFd;
   options.address_space_bytes = absl::GetFlag(FLAGS_sandbox_worker_address_space_bytes);
   options.cpu_limit_seconds = absl::GetFlag(FLAGS_sandbox_worker_cpu_limit_s);
   options.sandbox.compiler.timeout =

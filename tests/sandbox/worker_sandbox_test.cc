@@ -266,6 +266,22 @@ TEST_F(WorkerSandboxTest, CancellationStopsTheScriptInTheWorker) {
   EXPECT_EQ(sandbox_->stats().kills, 0);  // the worker stopped the script itself
 }
 
+// The Cancel goes out right behind the request, on a channel of its own: whichever the worker
+// reads first, the run stops there, and the next run on that worker is not cancelled by it.
+TEST_F(WorkerSandboxTest, CancelSentWithTheRequestStopsThatRunOnly) {
+  for (int i = 0; i < 10; ++i) {
+    Cancellation cancellation;
+    cancellation.Cancel(CancellationCause::kCallerCancelled);
+    SandboxResult cancelled = Run("while (true) {}", absl::Seconds(10), &cancellation);
+    ASSERT_TRUE(cancelled.evaluation.error.has_value());
+    EXPECT_EQ(cancelled.evaluation.error->kind, ScriptError::Kind::kCancelled);
+    SandboxResult next = Run("return 7;");
+    EXPECT_FALSE(next.evaluation.error.has_value()) << next.evaluation.error->message;
+    EXPECT_EQ(next.evaluation.result.number_value(), 7);
+  }
+  EXPECT_EQ(sandbox_->stats().kills, 0);
+}
+
 TEST_F(WorkerSandboxTest, ConcurrentEvaluationsEachGetTheirOwnAnswer) {
   std::vector<std::thread> callers;
   std::vector<int> wrong(6, 0);
