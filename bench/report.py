@@ -156,7 +156,8 @@ def main():
              f"{' — QUICK SMOKE, not figures' if results.get('quick') else ''}. "
              f"Load generator: `bench/loadgen`, 2 connections, 1 s warm-up, 10 s measured "
              f"(5 s at concurrency 1); the server runs the bench config (1,024 evaluations in flight, "
-             f"2 workers) and shares the 2 vCPUs with the load generator, as the floor and the peer do.",
+             f"2 workers, 256 connections per vendor host) and shares the 2 vCPUs with the load "
+             f"generator, as the floor and the peer do.",
              "",
              "| Target | Measured | Ratio | Status |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
