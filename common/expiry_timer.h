@@ -9,6 +9,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/thread_name.h"
 #include "common/time_source.h"
 
 namespace evaluatecode {
@@ -33,7 +34,10 @@ class ExpiryTimer {
   ~ExpiryTimer() { Stop(); }
 
   void Start() {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      NameThisThread("expiry-timer");
+      Run();
+    });
   }
 
   // Called by the owner, holding its mutex, when it queues work it wants looked at by `when`.

@@ -26,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/thread_name.h"
 
 namespace evaluatecode::connectors {
 namespace {
@@ -180,7 +181,10 @@ class CurlHttpClient final : public HttpClient {
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlHttpClient::SetCurlTimer);
     curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      NameThisThread("http-client");
+      Loop();
+    });
   }
 
   ~CurlHttpClient() override {

@@ -27,6 +27,7 @@
 #include "common/await_callback.h"
 #include "common/expiry_timer.h"
 #include "common/sha256.h"
+#include "common/thread_name.h"
 #include "sandbox/framed_channel.h"
 #include "sandbox/worker_messages.h"
 
@@ -226,7 +227,12 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       absl::Status ready = AwaitReady(worker);
       if (!ready.ok()) return ready;
     }
-    for (Worker& worker : workers_) drivers_.emplace_back([this, &worker] { Drive(worker); });
+    for (Worker& worker : workers_) {
+      drivers_.emplace_back([this, &worker] {
+        NameThisThread("sandbox-driver");
+        Drive(worker);
+      });
+    }
     watcher_.Start();
     return absl::OkStatus();
   }

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/thread_name.h"
 
 namespace evaluatecode::service {
 
@@ -94,6 +95,7 @@ int EvaluatorPool::queue_depth() const {
 }
 
 void* EvaluatorPool::ThreadMain(void* pool) {
+  NameThisThread("evaluator");
   static_cast<EvaluatorPool*>(pool)->RunWork();
   return nullptr;
 }

@@ -15,6 +15,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/thread_name.h"
 
 namespace evaluatecode::service::observability {
 namespace {
@@ -64,7 +65,10 @@ class FileDecisionLogSink final : public DecisionLogSink {
   absl::Status Start() {
     absl::Status status = Open();
     if (!status.ok()) return status;
-    writer_ = std::thread([this] { WriterLoop(); });
+    writer_ = std::thread([this] {
+      NameThisThread("decision-log");
+      WriterLoop();
+    });
     return absl::OkStatus();
   }
 
