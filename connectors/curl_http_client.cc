@@ -44,6 +44,8 @@ struct Transfer {
   std::string egress_detail;
   // Set by the write callback when the body passes the cap.
   bool too_large = false;
+  // Whether any of the request went out (CURLINFO_REQUEST_SIZE), read when the transfer ends.
+  bool request_sent = false;
 
   ~Transfer() {
     if (easy != nullptr) curl_easy_cleanup(easy);
@@ -131,7 +133,13 @@ TransportError MapCurlCode(CURLcode code, const Transfer& transfer) {
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
       return TransportError::kEgressDenied;
-    case CURLE_OPERATION_TIMEDOUT: return TransportError::kTimeout;
+    // curl says "timed out" for a connection never made, too (CURLOPT_CONNECTTIMEOUT_MS, which
+    // fires first when it is the shorter): nothing was sent then, so it is a failure to connect,
+    // safe to retry, not a vendor slow to answer.
+    case CURLE_OPERATION_TIMEDOUT:
+      return !transfer.request_sent && transfer.request.connect_timeout < transfer.request.timeout
+                 ? TransportError::kConnectFailed
+                 : TransportError::kTimeout;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
@@ -422,6 +430,9 @@ class CurlHttpClient final : public HttpClient {
       long status = 0;
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
       transfer->response.status = static_cast<int>(status);
+      long request_bytes = 0;
+      curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+      transfer->request_sent = request_bytes > 0;
       Recycle(*transfer);
       const TransportError error = MapCurlCode(code, *transfer);
       std::string detail;

@@ -39,7 +39,7 @@ enum class TransportError {
   kNone,             // a full response was received (any HTTP status)
   kEgressDenied,     // the destination address or scheme is not allowed; nothing was sent
   kTimeout,          // `timeout` passed
-  kConnectFailed,    // DNS failure, refused or unreachable; nothing was sent
+  kConnectFailed,    // DNS failure, refused, unreachable or connect_timeout; nothing was sent
   kConnectionReset,  // the connection broke after (or while) sending
   kTooLarge,         // the body passed max_response_bytes
   kTls,              // TLS handshake or certificate verification failed

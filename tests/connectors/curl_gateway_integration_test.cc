@@ -2,6 +2,12 @@
 // the egress policy on real sockets, and the gateway's behaviour under injected vendor faults.
 // Network traffic goes only to 127.0.0.1 and ::1; forbidden addresses are refused before connect.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <optional>
@@ -446,6 +452,39 @@ TEST_F(IntegrationTest, ASlowBodyTimesOutToo) {
   ConnectorResult result = harness.gateway().CallAndWait(Request("score", R"({"user_id": "u1"})"));
   EXPECT_EQ(result.reason, Reason::kConnectorTimeout);
   EXPECT_LT(real_time_.Now() - start, absl::Milliseconds(300));
+}
+
+// A listener whose accept queue is full drops new connections' SYNs, as an overloaded vendor
+// does, so a call cannot connect within connect_timeout_ms. Nothing was sent: that is
+// CONNECTOR_UNAVAILABLE and retried, not a CONNECTOR_TIMEOUT saying the vendor did not answer.
+TEST_F(IntegrationTest, AConnectTimeoutIsUnreachableAndRetried) {
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(listener, 0), 0);  // room for one connection, never accepted
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const int filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  connect(filler, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  pollfd connected{filler, POLLOUT, 0};
+  ASSERT_EQ(poll(&connected, 1, 2000), 1) << "the filler connection did not complete";
+
+  Harness harness(SiftYaml(absl::StrCat("http://127.0.0.1:", ntohs(address.sin_port)),
+                           "    timeout_ms: 3000\n    connect_timeout_ms: 200\n"
+                           "    retry: {base_backoff_ms: 1, max_backoff_ms: 5}\n"),
+                  real_time_);
+  const absl::Time start = real_time_.Now();
+  ConnectorResult result = harness.gateway().CallAndWait(Request("score", R"({"user_id": "u1"})"));
+  const absl::Duration elapsed = real_time_.Now() - start;
+  EXPECT_EQ(result.reason, Reason::kConnectorUnavailable) << result.message;
+  EXPECT_THAT(result.message, HasSubstr("unreachable"));
+  EXPECT_EQ(result.attempts, 3);
+  EXPECT_GE(elapsed, absl::Milliseconds(3 * 195));
+  EXPECT_LT(elapsed, absl::Seconds(2));
+  close(filler);
+  close(listener);
 }
 
 TEST_F(IntegrationTest, ResetsAreRetriedForGetButPostIsSentExactlyOnce) {

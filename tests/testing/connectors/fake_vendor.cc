@@ -106,7 +106,9 @@ FakeVendor::FakeVendor(Handler handler, bool ipv6) : ipv6_(ipv6), handler_(std::
     getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
     port_ = ntohs(address.sin_port);
   }
-  if (listen(listen_fd_, 128) != 0) Die("listen");
+  // Room for a client's whole connection pool arriving at once (the bench server opens up to 256):
+  // a full queue drops SYNs, which a real vendor's load balancer would not.
+  if (listen(listen_fd_, SOMAXCONN) != 0) Die("listen");
   accept_thread_ = std::thread([this] { AcceptLoop(); });
 }
 
