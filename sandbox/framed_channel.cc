@@ -53,12 +53,11 @@ absl::Status ReadAll(int fd, char* data, size_t size, absl::Time deadline) {
       return absl::DeadlineExceededError(
           absl::StrCat("read from peer timed out with ", done, " of ", size, " bytes read"));
     }
+    // Only a deadline gets here on a blocking socket; without one (a non-blocking descriptor) the
+    // loop waits in slices of the cap.
     pollfd poll_fd{fd, POLLIN, 0};
-    const int timeout_ms = deadline == absl::InfiniteFuture()
-                               ? -1
-                               : static_cast<int>(std::min<int64_t>(
-                                     absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
-                                     1 << 30));
+    const int timeout_ms = static_cast<int>(std::min<int64_t>(
+        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 1 << 30));
     if (poll(&poll_fd, 1, timeout_ms) < 0 && errno != EINTR) {
       return absl::UnavailableError(absl::StrCat("waiting for the peer: ", std::strerror(errno)));
     }

@@ -61,6 +61,14 @@ struct Worker {
   absl::CondVar wake;
 };
 
+// A channel between the supervisor and a worker.
+absl::Status OpenSocketPair(int (&fds)[2]) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return absl::UnavailableError(absl::StrCat("socketpair: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 // True when the peer closed `fd` and everything it sent has been read.
 bool AtEndOfStream(int fd) {
   char byte;
@@ -553,14 +561,11 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   absl::Status Spawn(Worker& worker) {
     int fds[2];
     int cancel_fds[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-      return absl::UnavailableError(absl::StrCat("socketpair: ", std::strerror(errno)));
-    }
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cancel_fds) != 0) {
-      const int error = errno;
+    if (absl::Status opened = OpenSocketPair(fds); !opened.ok()) return opened;
+    if (absl::Status opened = OpenSocketPair(cancel_fds); !opened.ok()) {
       close(fds[0]);
       close(fds[1]);
-      return absl::UnavailableError(absl::StrCat("socketpair: ", std::strerror(error)));
+      return opened;
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);

@@ -13,7 +13,8 @@
 #include "sandbox/sandbox_worker.h"
 #include "sandbox/worker_sandbox.h"
 
-ABSL_FLAG(bool, sandbox_worker, false, "Internal: run as a sandbox worker on file descriptors 3 and 5.");
+ABSL_FLAG(bool, sandbox_worker, false,
+          "Internal: run as a sandbox worker on file descriptors 3 and 5.");
 ABSL_FLAG(uint64_t, sandbox_worker_address_space_bytes, uint64_t{4} << 30,
           "Internal: RLIMIT_AS of a sandbox worker.");
 ABSL_FLAG(int64_t, sandbox_worker_compile_timeout_ms, 2000, "Internal: compile budget.");
