@@ -422,7 +422,8 @@ class HttpConnectorGateway final : public ConnectorGateway {
     ConnectorResult result = Classify(*call, response, &retryable, &outcome);
     RecordBreaker(*call, outcome);
     const ConnectorConfig& config = call->connector->config;
-    if (retryable && IsIdempotentMethod(call->http.method) &&
+    const bool nothing_sent = response.error == TransportError::kConnectFailed;
+    if (retryable && MayResend(call->http.method, nothing_sent) &&
         call->attempts < config.retry.max_attempts) {
       const absl::Duration delay =
           std::max(FullJitterBackoff(config.retry, call->attempts, random_), response.retry_after);

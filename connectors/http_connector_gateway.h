@@ -38,8 +38,9 @@ struct GatewayOptions {
 
 // The gateway over HttpClient: allowlist, parameter checks and templating, response cache and
 // in-flight collapsing per (tenant, connector, operation, request), circuit breaker, token-bucket
-// rate limit, secret attachment, retries with full-jitter backoff for idempotent methods within the
-// deadline, JSON parsing, and scrubbing of the secret from everything returned.
+// rate limit, secret attachment, retries with full-jitter backoff within the deadline (of idempotent
+// methods, or of any method whose connection was never made), JSON parsing, and scrubbing of the
+// secret from everything returned.
 //
 // kInvalidArgument for a missing collaborator, duplicate names or an unknown type. The gateway is
 // thread-safe. Lifetime: calls in flight hold the gateway, so destroy (or shut down) the

@@ -16,6 +16,10 @@ bool IsIdempotentMethod(absl::string_view method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE";
 }
 
+bool MayResend(absl::string_view method, bool nothing_sent) {
+  return nothing_sent || IsIdempotentMethod(method);
+}
+
 bool IsRetryableStatus(int http_status) {
   return http_status == 429 || http_status == 502 || http_status == 503 || http_status == 504;
 }

@@ -311,11 +311,11 @@ TEST_F(GatewayTest, HonoursRetryAfter) {
   EXPECT_THAT(http_.delays(), ::testing::ElementsAre(absl::Seconds(1)));
 }
 
-TEST_F(GatewayTest, PostIsNeverRetried) {
+TEST_F(GatewayTest, APostIsRetriedOnlyWhenNothingWasSent) {
   http_.SetHandler([](const HttpRequest&) { return Fail(TransportError::kConnectionReset); });
   ConnectorResult rescore = Run(Request("sift", "rescore", R"({"user_id": "u1"})"));
   EXPECT_EQ(rescore.reason, Reason::kConnectorUnavailable);
-  EXPECT_EQ(rescore.attempts, 1);
+  EXPECT_EQ(rescore.attempts, 1) << "a broken connection may have delivered the POST";
   http_.SetHandler([](const HttpRequest&) { return Answer(503, "{}"); });
   ConnectorResult report = Run(Request("acme", "report", R"({"amount": 5})"));
   EXPECT_EQ(report.reason, Reason::kVendorError);
@@ -323,6 +323,15 @@ TEST_F(GatewayTest, PostIsNeverRetried) {
   EXPECT_THAT(http_.requests(), SizeIs(2));
   EXPECT_EQ(http_.requests()[1].body, R"({"amount":5.0})");
   EXPECT_THAT(observer_.events(), IsEmpty());
+
+  int calls = 0;
+  http_.SetHandler([&calls](const HttpRequest&) {
+    return ++calls == 1 ? Fail(TransportError::kConnectFailed) : Answer(200, R"({"status":0})");
+  });
+  ConnectorResult unreachable_once = Run(Request("sift", "rescore", R"({"user_id": "u2"})"));
+  ASSERT_TRUE(unreachable_once.ok()) << unreachable_once.message;
+  EXPECT_EQ(unreachable_once.attempts, 2) << "a connection never made sent nothing";
+  EXPECT_THAT(observer_.events(), ElementsAre("sift retry"));
 }
 
 TEST_F(GatewayTest, NoRetryWhenTheBackoffWouldPassTheDeadline) {

@@ -304,6 +304,9 @@ TEST(BackoffTest, FullJitterWithinADoublingCeiling) {
 TEST(RetryPolicyTest, OnlyIdempotentMethodsAndRetryableStatuses) {
   for (const char* method : {"GET", "HEAD", "PUT", "DELETE"}) EXPECT_TRUE(IsIdempotentMethod(method));
   for (const char* method : {"POST", "PATCH"}) EXPECT_FALSE(IsIdempotentMethod(method));
+  EXPECT_TRUE(MayResend("GET", /*nothing_sent=*/false));
+  EXPECT_FALSE(MayResend("POST", /*nothing_sent=*/false));
+  EXPECT_TRUE(MayResend("POST", /*nothing_sent=*/true));
   for (int status : {429, 502, 503, 504}) EXPECT_TRUE(IsRetryableStatus(status));
   for (int status : {200, 400, 401, 404, 500, 501}) EXPECT_FALSE(IsRetryableStatus(status));
 }
