@@ -5,11 +5,13 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cancellation.h"
 #include "common/value_equality.h"
 #include "google/protobuf/util/time_util.h"
 #include "service/error_status.h"
+#include "service/raw_messages.h"
 
 namespace evaluatecode::service {
 namespace {
@@ -37,13 +39,14 @@ EvaluateCodeRequest ReplayRequest(const RecordedEvaluation& record, const std::s
   return replay;
 }
 
-class BacktestReactor final
-    : public grpc::ServerBidiReactor<BacktestRequest, BacktestResponse> {
+// Messages come and go as bytes (see service/raw_messages.h): one that does not parse fails the
+// call with INVALID_ARGUMENT instead of looking like the end of the stream.
+class BacktestReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   explicit BacktestReactor(const BacktestDependencies& dependencies) : deps_(dependencies) {
     absl::MutexLock lock(&mu_);
     reading_ = true;
-    StartRead(&incoming_);
+    StartRead(&incoming_bytes_);
   }
 
   // grpc::ServerBidiReactor
@@ -52,6 +55,13 @@ class BacktestReactor final
     reading_ = false;
     if (!ok) {
       reads_done_ = true;
+      return ProgressLocked();
+    }
+    ++messages_read_;
+    if (absl::Status parsed = ParseMessage(ReceivedBytes(incoming_bytes_).view(), incoming_);
+        !parsed.ok()) {
+      FailLocked(grpc::StatusCode::INVALID_ARGUMENT,
+                 absl::StrCat("message ", messages_read_, " of the stream: ", parsed.message()));
     } else if (incoming_.has_start()) {
       if (started_) {
         FailLocked(grpc::StatusCode::INVALID_ARGUMENT, "BacktestStart sent twice");
@@ -110,13 +120,17 @@ class BacktestReactor final
     }
     if (!reading_ && !reads_done_ && !cancellation_.IsCancelled() && running_ < parallelism_) {
       reading_ = true;
-      StartRead(&incoming_);
+      StartRead(&incoming_bytes_);
     }
     if (!writing_ && !outbox_.empty()) {
-      writing_ = true;
-      writing_message_ = std::move(outbox_.front());
+      const BacktestResponse next = std::move(outbox_.front());
       outbox_.pop_front();
-      StartWrite(&writing_message_);
+      if (absl::Status serialized = SerializeMessage(next, &writing_bytes_); !serialized.ok()) {
+        FailLocked(grpc::StatusCode::INTERNAL, std::string(serialized.message()));
+        return ProgressLocked();
+      }
+      writing_ = true;
+      StartWrite(&writing_bytes_);
       return;
     }
     // Replays still running use this reactor: it may finish (and be deleted) only after them.
@@ -240,7 +254,9 @@ class BacktestReactor final
   const BacktestDependencies deps_;
   Cancellation cancellation_;
   absl::Mutex mu_;
+  grpc::ByteBuffer incoming_bytes_ ABSL_GUARDED_BY(mu_);
   BacktestRequest incoming_ ABSL_GUARDED_BY(mu_);
+  uint32_t messages_read_ ABSL_GUARDED_BY(mu_) = 0;
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
   bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
@@ -249,7 +265,7 @@ class BacktestReactor final
   std::deque<RecordedEvaluation> pending_ ABSL_GUARDED_BY(mu_);
   int running_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<BacktestResponse> outbox_ ABSL_GUARDED_BY(mu_);
-  BacktestResponse writing_message_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer writing_bytes_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool summary_sent_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
@@ -264,7 +280,7 @@ class BacktestReactor final
 
 }  // namespace
 
-grpc::ServerBidiReactor<BacktestRequest, BacktestResponse>* NewBacktestReactor(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewBacktestReactor(
     const BacktestDependencies& dependencies) {
   return new BacktestReactor(dependencies);
 }

@@ -19,10 +19,10 @@ struct BacktestDependencies {
   int default_parallelism = 2;
 };
 
-// Starts one Backtest call (see the RPC's comment in evaluate.proto): the returned reactor owns
-// itself and is deleted when gRPC is done with it.
-grpc::ServerBidiReactor<evaluate::v1::BacktestRequest, evaluate::v1::BacktestResponse>*
-NewBacktestReactor(const BacktestDependencies& dependencies);
+// Starts one Backtest call (see the RPC's comment in evaluate.proto), its messages taken and sent as
+// bytes: the returned reactor owns itself and is deleted when gRPC is done with it.
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewBacktestReactor(
+    const BacktestDependencies& dependencies);
 
 }  // namespace evaluatecode::service
 

@@ -7,21 +7,25 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-
+#include "common/inline_arena.h"
 #include "service/backtest_reactor.h"
 #include "service/error_status.h"
 #include "service/logging.h"
 #include "service/observability/traceparent.h"
+#include "service/raw_messages.h"
 
 namespace evaluatecode::service {
 
 using evaluate::v1::EvaluationError;
 
 // One unary call. Lives from the handler until gRPC calls OnDone (after Finish), so the request,
-// the response and the cancellation stay valid for the evaluator thread that calls Finish.
+// the response and the cancellation stay valid for the evaluator thread that calls Finish. The
+// call's messages live on its arena (parsing an input is pointer bumps, the call's end frees a few
+// blocks at once); the request comes, and the response goes, as bytes (service/raw_messages.h).
 class CallReactor final : public grpc::ServerUnaryReactor {
  public:
-  explicit CallReactor(EvaluateServiceImpl& service) : service_(service) {
+  CallReactor(EvaluateServiceImpl& service, const grpc::ByteBuffer& request, grpc::ByteBuffer* reply)
+      : service_(service), request_bytes_(request), reply_(reply) {
     service_.Register(this);
   }
 
@@ -30,6 +34,28 @@ class CallReactor final : public grpc::ServerUnaryReactor {
   void OnDone() override {
     service_.Unregister(this);
     delete this;
+  }
+
+  // Makes the call's request and response; the request parsed from the bytes received, or empty
+  // with the error that says why it does not parse.
+  template <typename Request, typename Response>
+  absl::Status ParseMessages(Request*& request, Response*& response) {
+    request = google::protobuf::Arena::CreateMessage<Request>(arena_.get());
+    response = google::protobuf::Arena::CreateMessage<Response>(arena_.get());
+    response_ = response;
+    return ParseMessage(request_bytes_.view(), *request);
+  }
+  // The request as received.
+  absl::string_view request_bytes() const { return request_bytes_.view(); }
+
+  // Finishes the call with `status`, and with the response when it is OK.
+  void Reply(grpc::Status status) {
+    if (status.ok()) {
+      if (absl::Status serialized = SerializeMessage(*response_, reply_); !serialized.ok()) {
+        status = grpc::Status(grpc::StatusCode::INTERNAL, std::string(serialized.message()));
+      }
+    }
+    Finish(std::move(status));
   }
 
   Cancellation& cancellation() { return cancellation_; }
@@ -47,6 +73,10 @@ class CallReactor final : public grpc::ServerUnaryReactor {
   std::vector<std::pair<TenantQuotas*, std::string>> held_quotas_;
   EvaluateServiceImpl& service_;
   Cancellation cancellation_;
+  InlineArena<> arena_;
+  const ReceivedBytes request_bytes_;
+  grpc::ByteBuffer* const reply_;
+  const google::protobuf::MessageLite* response_ = nullptr;
 };
 
 namespace {
@@ -77,8 +107,7 @@ EvaluationError OverloadedError() {
 
 // A Backtest refused before it started: finishes at once with `status`.
 class RefusedBacktestReactor final
-    : public grpc::ServerBidiReactor<evaluate::v1::BacktestRequest,
-                                     evaluate::v1::BacktestResponse> {
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   explicit RefusedBacktestReactor(grpc::Status status) { Finish(std::move(status)); }
   void OnDone() override { delete this; }
@@ -106,16 +135,13 @@ EvaluateServiceImpl::EvaluateServiceImpl(const ServiceDependencies& dependencies
       authorizer_(*dependencies.authorizer),
       caller_quotas_(*dependencies.caller_quotas),
       on_decision_log_failure_(dependencies.on_decision_log_failure),
-      backtest_parallelism_(dependencies.backtest_parallelism) {
-  SetMessageAllocatorFor_EvaluateCode(&evaluate_messages_);
-  SetMessageAllocatorFor_CompileCode(&compile_messages_);
-}
+      backtest_parallelism_(dependencies.backtest_parallelism) {}
 
 void EvaluateServiceImpl::Answer(CallReactor* reactor, const char* method, absl::Time received,
                                  grpc::Status status) {
   metrics_.RecordRpc(method, static_cast<absl::StatusCode>(status.error_code()),
                      time_source_.Now() - received);
-  reactor->Finish(std::move(status));
+  reactor->Reply(std::move(status));
 }
 
 void EvaluateServiceImpl::FinishEvaluation(CallReactor* reactor, const CallContext& call,
@@ -177,11 +203,25 @@ std::optional<EvaluationError> EvaluateServiceImpl::AdmitQuotas(
   return std::nullopt;
 }
 
-grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(
-    grpc::CallbackServerContext* context, const evaluate::v1::EvaluateCodeRequest* request,
-    evaluate::v1::EvaluateCodeResponse* response) {
+template <typename Request, typename Response>
+std::variant<Caller, EvaluationError> EvaluateServiceImpl::AdmitAndParse(
+    const grpc::CallbackServerContext& context, CallReactor& reactor, Request*& request,
+    Response*& response) const {
+  const absl::Status parsed = reactor.ParseMessages(request, response);
+  std::variant<Caller, EvaluationError> admitted = Admit(context);
+  if (std::holds_alternative<Caller>(admitted) && !parsed.ok()) {
+    return NewError(evaluate::v1::INVALID_REQUEST, std::string(parsed.message()));
+  }
+  return admitted;
+}
+
+grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(grpc::CallbackServerContext* context,
+                                                            const grpc::ByteBuffer* request_bytes,
+                                                            grpc::ByteBuffer* reply) {
   metrics_.RecordRpcReceived("EvaluateCode");
-  auto* reactor = new CallReactor(*this);
+  auto* reactor = new CallReactor(*this, *request_bytes, reply);
+  evaluate::v1::EvaluateCodeRequest* request = nullptr;
+  evaluate::v1::EvaluateCodeResponse* response = nullptr;
   CallContext call{ids_.NewId(), time_source_.Now(), DeadlineOf(*context),
                    &reactor->cancellation()};
   call.traceparent = TraceparentOf(*context);
@@ -190,7 +230,8 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(
     FinishEvaluation(reactor, call, request, nullptr, std::move(error));
     return reactor;
   };
-  std::variant<Caller, EvaluationError> admitted = Admit(*context);
+  std::variant<Caller, EvaluationError> admitted =
+      AdmitAndParse(*context, *reactor, request, response);
   if (auto* error = std::get_if<EvaluationError>(&admitted)) return fail(std::move(*error));
   const Caller& caller = std::get<Caller>(admitted);
   call.caller = caller.identity;
@@ -255,13 +296,16 @@ void EvaluateServiceImpl::RunEvaluation(CallReactor* reactor,
       });
 }
 
-grpc::ServerUnaryReactor* EvaluateServiceImpl::CompileCode(
-    grpc::CallbackServerContext* context, const evaluate::v1::CompileCodeRequest* request,
-    evaluate::v1::CompileCodeResponse* response) {
+grpc::ServerUnaryReactor* EvaluateServiceImpl::CompileCode(grpc::CallbackServerContext* context,
+                                                           const grpc::ByteBuffer* request_bytes,
+                                                           grpc::ByteBuffer* reply) {
   metrics_.RecordRpcReceived("CompileCode");
-  auto* reactor = new CallReactor(*this);
+  auto* reactor = new CallReactor(*this, *request_bytes, reply);
   const absl::Time received = time_source_.Now();
-  std::variant<Caller, EvaluationError> admitted = Admit(*context);
+  evaluate::v1::CompileCodeRequest* request = nullptr;
+  evaluate::v1::CompileCodeResponse* response = nullptr;
+  std::variant<Caller, EvaluationError> admitted =
+      AdmitAndParse(*context, *reactor, request, response);
   if (auto* error = std::get_if<EvaluationError>(&admitted)) {
     Answer(reactor, "CompileCode", received, ToGrpcStatus(*error));
     return reactor;
@@ -286,19 +330,19 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::CompileCode(
 }
 
 grpc::ServerUnaryReactor* EvaluateServiceImpl::ListConnectors(
-    grpc::CallbackServerContext* context, const evaluate::v1::ListConnectorsRequest* /*request*/,
-    evaluate::v1::ListConnectorsResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
+    grpc::ByteBuffer* reply) {
   metrics_.RecordRpcReceived("ListConnectors");
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  std::variant<Caller, EvaluationError> admitted = Admit(*context);
+  auto* reactor = new CallReactor(*this, *request_bytes, reply);
+  const absl::Time received = time_source_.Now();
+  evaluate::v1::ListConnectorsRequest* request = nullptr;
+  evaluate::v1::ListConnectorsResponse* response = nullptr;
+  std::variant<Caller, EvaluationError> admitted =
+      AdmitAndParse(*context, *reactor, request, response);
   if (auto* error = std::get_if<EvaluationError>(&admitted)) {
-    const grpc::Status refused = ToGrpcStatus(*error);
-    metrics_.RecordRpc("ListConnectors", static_cast<absl::StatusCode>(refused.error_code()),
-                       absl::ZeroDuration());
-    reactor->Finish(refused);
+    Answer(reactor, "ListConnectors", received, ToGrpcStatus(*error));
     return reactor;
   }
-  metrics_.RecordRpc("ListConnectors", absl::StatusCode::kOk, absl::ZeroDuration());
   // A caller sees the connectors it may use.
   for (const connectors::ConnectorDescription& connector : gateway_.ListConnectors()) {
     if (!std::get<Caller>(admitted).MayUse(connector.name)) continue;
@@ -319,17 +363,20 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::ListConnectors(
       }
     }
   }
-  reactor->Finish(grpc::Status::OK);
+  Answer(reactor, "ListConnectors", received, grpc::Status::OK);
   return reactor;
 }
 
 grpc::ServerUnaryReactor* EvaluateServiceImpl::Echo(grpc::CallbackServerContext* context,
-                                                    const evaluate::v1::EchoRequest* request,
-                                                    evaluate::v1::EchoResponse* response) {
+                                                    const grpc::ByteBuffer* request_bytes,
+                                                    grpc::ByteBuffer* reply) {
   metrics_.RecordRpcReceived("Echo");
-  auto* reactor = new CallReactor(*this);
+  auto* reactor = new CallReactor(*this, *request_bytes, reply);
   const absl::Time received = time_source_.Now();
-  std::variant<Caller, EvaluationError> admitted = Admit(*context);
+  evaluate::v1::EchoRequest* request = nullptr;
+  evaluate::v1::EchoResponse* response = nullptr;
+  std::variant<Caller, EvaluationError> admitted =
+      AdmitAndParse(*context, *reactor, request, response);
   if (auto* error = std::get_if<EvaluationError>(&admitted)) {
     Answer(reactor, "Echo", received, ToGrpcStatus(*error));
     return reactor;
@@ -344,8 +391,8 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::Echo(grpc::CallbackServerContext*
   return reactor;
 }
 
-grpc::ServerBidiReactor<evaluate::v1::BacktestRequest, evaluate::v1::BacktestResponse>*
-EvaluateServiceImpl::Backtest(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EvaluateServiceImpl::Backtest(
+    grpc::CallbackServerContext* context) {
   metrics_.RecordRpcReceived("Backtest");
   std::variant<Caller, EvaluationError> admitted = Admit(*context);
   if (auto* error = std::get_if<EvaluationError>(&admitted)) {

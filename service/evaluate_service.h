@@ -14,7 +14,6 @@
 #include "common/time_source.h"
 #include "connectors/connector_gateway.h"
 #include "evaluate/v1/evaluate.grpc.pb.h"
-#include "service/arena_message_allocator.h"
 #include "service/caller_authorizer.h"
 #include "service/evaluator.h"
 #include "service/evaluator_pool.h"
@@ -50,27 +49,37 @@ struct ServiceDependencies {
   std::function<void()> on_decision_log_failure;
 };
 
+// Every method of EvaluateService taking and answering bytes (gRPC's raw callback methods): the
+// service parses requests itself, see service/raw_messages.h.
+using RawEvaluateService = evaluate::v1::EvaluateService::WithRawCallbackMethod_EvaluateCode<
+    evaluate::v1::EvaluateService::WithRawCallbackMethod_CompileCode<
+        evaluate::v1::EvaluateService::WithRawCallbackMethod_ListConnectors<
+            evaluate::v1::EvaluateService::WithRawCallbackMethod_Echo<
+                evaluate::v1::EvaluateService::WithRawCallbackMethod_Backtest<
+                    evaluate::v1::EvaluateService::Service>>>>>;
+
 // The gRPC face of the service (callback API). Handlers validate on gRPC's thread, hand the work
 // to the EvaluatorPool and return at once; an evaluation is answered by whichever thread ends it
-// (a sandbox worker's driver, the connector I/O thread, or the pool's own thread). Thread-safe.
-class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::CallbackService {
+// (a sandbox worker's driver, the connector I/O thread, or the pool's own thread). A request that
+// does not parse is INVALID_ARGUMENT / INVALID_REQUEST. Thread-safe.
+class EvaluateServiceImpl final : public RawEvaluateService {
  public:
   explicit EvaluateServiceImpl(const ServiceDependencies& dependencies);
 
-  // EvaluateService::CallbackService
+  // RawEvaluateService
   grpc::ServerUnaryReactor* EvaluateCode(grpc::CallbackServerContext* context,
-                                         const evaluate::v1::EvaluateCodeRequest* request,
-                                         evaluate::v1::EvaluateCodeResponse* response) override;
+                                         const grpc::ByteBuffer* request_bytes,
+                                         grpc::ByteBuffer* reply) override;
   grpc::ServerUnaryReactor* CompileCode(grpc::CallbackServerContext* context,
-                                        const evaluate::v1::CompileCodeRequest* request,
-                                        evaluate::v1::CompileCodeResponse* response) override;
+                                        const grpc::ByteBuffer* request_bytes,
+                                        grpc::ByteBuffer* reply) override;
   grpc::ServerUnaryReactor* ListConnectors(grpc::CallbackServerContext* context,
-                                           const evaluate::v1::ListConnectorsRequest* request,
-                                           evaluate::v1::ListConnectorsResponse* response) override;
+                                           const grpc::ByteBuffer* request_bytes,
+                                           grpc::ByteBuffer* reply) override;
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context,
-                                 const evaluate::v1::EchoRequest* request,
-                                 evaluate::v1::EchoResponse* response) override;
-  grpc::ServerBidiReactor<evaluate::v1::BacktestRequest, evaluate::v1::BacktestResponse>* Backtest(
+                                 const grpc::ByteBuffer* request_bytes,
+                                 grpc::ByteBuffer* reply) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Backtest(
       grpc::CallbackServerContext* context) override;
 
   // From now on new calls are answered UNAVAILABLE / SERVER_SHUTTING_DOWN.
@@ -95,6 +104,12 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
   // SERVER_SHUTTING_DOWN while draining): checked before any work is done for it.
   std::variant<Caller, evaluate::v1::EvaluationError> Admit(
       const grpc::CallbackServerContext& context) const;
+  // Admit, then the call's messages made on `reactor` and its request parsed (INVALID_REQUEST
+  // when it does not parse).
+  template <typename Request, typename Response>
+  std::variant<Caller, evaluate::v1::EvaluationError> AdmitAndParse(
+      const grpc::CallbackServerContext& context, CallReactor& reactor, Request*& request,
+      Response*& response) const;
   // Admits one evaluation of `caller` against the caller's and the tenant's quotas, holding both
   // on `reactor` until it is answered; QUOTA_EXCEEDED when either is spent.
   std::optional<evaluate::v1::EvaluationError> AdmitQuotas(
@@ -122,10 +137,6 @@ class EvaluateServiceImpl final : public evaluate::v1::EvaluateService::Callback
   TenantQuotas& caller_quotas_;
   const std::function<void()> on_decision_log_failure_;
   const int backtest_parallelism_;
-  ArenaMessageAllocator<evaluate::v1::EvaluateCodeRequest, evaluate::v1::EvaluateCodeResponse>
-      evaluate_messages_;
-  ArenaMessageAllocator<evaluate::v1::CompileCodeRequest, evaluate::v1::CompileCodeResponse>
-      compile_messages_;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_set<CallReactor*> in_flight_ ABSL_GUARDED_BY(mu_);
