@@ -24,6 +24,10 @@ struct SandboxRequest {
   std::string code_sha256;
   // Not owned; must outlive the call. Null means an empty object.
   const google::protobuf::Struct* input = nullptr;
+  // `input` serialized, when the caller has the bytes already (the service has them as the request
+  // came): a sandbox worker is sent these instead of `input` serialized again. Not owned; may be
+  // null.
+  const std::string* serialized_input = nullptr;
   EvaluationLimits limits;
   absl::Time deadline = absl::InfiniteFuture();
   // Not owned; may be null.

@@ -22,7 +22,11 @@ ipc::EvaluateRequest ToMessage(const SandboxRequest& request) {
   ipc::EvaluateRequest message;
   message.set_source(request.source);
   message.set_code_sha256(request.code_sha256);
-  if (request.input != nullptr) request.input->SerializeToString(message.mutable_input());
+  if (request.serialized_input != nullptr) {
+    message.set_input(*request.serialized_input);
+  } else if (request.input != nullptr) {
+    request.input->SerializeToString(message.mutable_input());
+  }
   message.mutable_limits()->set_memory_bytes(request.limits.memory_bytes);
   message.mutable_limits()->set_max_log_bytes(request.limits.max_log_bytes);
   message.mutable_limits()->set_max_output_bytes(request.limits.max_output_bytes);

@@ -45,8 +45,14 @@ class CallReactor final : public grpc::ServerUnaryReactor {
     response_ = response;
     return ParseMessage(request_bytes_.view(), *request);
   }
-  // The request as received.
-  absl::string_view request_bytes() const { return request_bytes_.view(); }
+  // Keeps the payload of length-delimited field `field_number` of the request as received;
+  // null when it cannot be cut out.
+  const std::string* KeepFieldBytes(int field_number) {
+    absl::StatusOr<std::string> bytes = LengthDelimitedField(request_bytes_.view(), field_number);
+    if (!bytes.ok()) return nullptr;
+    kept_field_bytes_ = *std::move(bytes);
+    return &kept_field_bytes_;
+  }
 
   // Finishes the call with `status`, and with the response when it is OK.
   void Reply(grpc::Status status) {
@@ -75,6 +81,7 @@ class CallReactor final : public grpc::ServerUnaryReactor {
   Cancellation cancellation_;
   InlineArena<> arena_;
   const ReceivedBytes request_bytes_;
+  std::string kept_field_bytes_;
   grpc::ByteBuffer* const reply_;
   const google::protobuf::MessageLite* response_ = nullptr;
 };
@@ -235,6 +242,8 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(grpc::CallbackServer
   if (auto* error = std::get_if<EvaluationError>(&admitted)) return fail(std::move(*error));
   const Caller& caller = std::get<Caller>(admitted);
   call.caller = caller.identity;
+  call.serialized_input =
+      reactor->KeepFieldBytes(evaluate::v1::EvaluateCodeRequest::kInputFieldNumber);
 
   std::variant<ResolvedLimits, EvaluationError> validated = validator_.Validate(*request);
   if (auto* error = std::get_if<EvaluationError>(&validated)) return fail(std::move(*error));

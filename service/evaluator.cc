@@ -187,6 +187,7 @@ void Evaluator::EvaluateAsync(const evaluate::v1::EvaluateCodeRequest& request,
   run.random_seed = running->random_seed;
   run.source = request.code();
   run.input = &request.input();
+  run.serialized_input = call.serialized_input;
   run.limits = limits.engine;
   run.deadline = deadline;
   run.cancellation = call.cancellation;

@@ -33,6 +33,9 @@ struct CallContext {
   std::string caller;
   // Math.random()'s seed when the request sets none (the service draws one per call).
   uint64_t random_seed = 1;
+  // The request's input as it came (a serialized Struct), when known: a sandbox worker gets these
+  // bytes instead of the input serialized again. Not owned; must outlive the call.
+  const std::string* serialized_input = nullptr;
 };
 
 // When an evaluation must have ended: the request's timeout from its arrival, clamped by the

@@ -102,6 +102,24 @@ TEST_F(WorkerSandboxTest, EvaluatesInAWorker) {
   EXPECT_EQ(WorkerPids().size(), 2u);
 }
 
+TEST_F(WorkerSandboxTest, AWorkerIsSentTheInputsBytesWhenTheCallerHasThem) {
+  google::protobuf::Struct input;
+  (*input.mutable_fields())["a"].set_number_value(1);
+  SandboxRequest request;
+  request.source = "return input.a;";
+  request.input = &input;
+  request.deadline = time_.Now() + absl::Seconds(5);
+  ASSERT_OK_AND_ASSIGN(SandboxResult parsed, sandbox_->Evaluate(request));
+  EXPECT_EQ(parsed.evaluation.result.number_value(), 1);
+  // The bytes win: the supervisor does not serialize `input` again.
+  google::protobuf::Struct as_sent;
+  (*as_sent.mutable_fields())["a"].set_number_value(2);
+  const std::string bytes = as_sent.SerializeAsString();
+  request.serialized_input = &bytes;
+  ASSERT_OK_AND_ASSIGN(SandboxResult forwarded, sandbox_->Evaluate(request));
+  EXPECT_EQ(forwarded.evaluation.result.number_value(), 2);
+}
+
 TEST_F(WorkerSandboxTest, SyntaxErrorsComeBackAsDiagnostics) {
   SandboxResult result = Run("return {;");
   EXPECT_FALSE(result.compile.compiled());
