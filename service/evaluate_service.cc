@@ -222,6 +222,24 @@ std::variant<Caller, EvaluationError> EvaluateServiceImpl::AdmitAndParse(
   return admitted;
 }
 
+template <typename Request, typename Response>
+EvaluateServiceImpl::UnaryCall<Request, Response> EvaluateServiceImpl::BeginUnaryCall(
+    const char* method, const grpc::CallbackServerContext& context,
+    const grpc::ByteBuffer& request_bytes, grpc::ByteBuffer* reply) {
+  metrics_.RecordRpcReceived(method);
+  UnaryCall<Request, Response> call;
+  call.reactor = new CallReactor(*this, request_bytes, reply);
+  call.received = time_source_.Now();
+  std::variant<Caller, EvaluationError> admitted =
+      AdmitAndParse(context, *call.reactor, call.request, call.response);
+  if (auto* error = std::get_if<EvaluationError>(&admitted)) {
+    Answer(call.reactor, method, call.received, ToGrpcStatus(*error));
+  } else {
+    call.caller = std::get<Caller>(std::move(admitted));
+  }
+  return call;
+}
+
 grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(grpc::CallbackServerContext* context,
                                                             const grpc::ByteBuffer* request_bytes,
                                                             grpc::ByteBuffer* reply) {
@@ -308,25 +326,19 @@ void EvaluateServiceImpl::RunEvaluation(CallReactor* reactor,
 grpc::ServerUnaryReactor* EvaluateServiceImpl::CompileCode(grpc::CallbackServerContext* context,
                                                            const grpc::ByteBuffer* request_bytes,
                                                            grpc::ByteBuffer* reply) {
-  metrics_.RecordRpcReceived("CompileCode");
-  auto* reactor = new CallReactor(*this, *request_bytes, reply);
-  const absl::Time received = time_source_.Now();
-  evaluate::v1::CompileCodeRequest* request = nullptr;
-  evaluate::v1::CompileCodeResponse* response = nullptr;
-  std::variant<Caller, EvaluationError> admitted =
-      AdmitAndParse(*context, *reactor, request, response);
-  if (auto* error = std::get_if<EvaluationError>(&admitted)) {
-    Answer(reactor, "CompileCode", received, ToGrpcStatus(*error));
-    return reactor;
-  }
-  auto validated = validator_.ValidateCode(request->code());
+  const auto call =
+      BeginUnaryCall<evaluate::v1::CompileCodeRequest, evaluate::v1::CompileCodeResponse>(
+          "CompileCode", *context, *request_bytes, reply);
+  if (!call.caller.has_value()) return call.reactor;
+  auto validated = validator_.ValidateCode(call.request->code());
   if (auto* error = std::get_if<EvaluationError>(&validated)) {
-    Answer(reactor, "CompileCode", received, ToGrpcStatus(*error));
-    return reactor;
+    Answer(call.reactor, "CompileCode", call.received, ToGrpcStatus(*error));
+    return call.reactor;
   }
   // Compiling is bounded but not free: it counts as an evaluation in flight.
-  const bool queued = pool_.TryStartAsync([this, reactor, request, response,
-                                           received](EvaluatorPool::Slot slot) {
+  const bool queued = pool_.TryStartAsync([this, reactor = call.reactor, request = call.request,
+                                           response = call.response,
+                                           received = call.received](EvaluatorPool::Slot slot) {
     auto answer = [this, reactor, received,
                    slot = std::move(slot)](std::optional<EvaluationError> error) {
       Answer(reactor, "CompileCode", received, error ? ToGrpcStatus(*error) : grpc::Status::OK);
@@ -334,28 +346,23 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::CompileCode(grpc::CallbackServerC
     if (reactor->cancellation().IsCancelled()) return answer(StoppedError(reactor->cancellation()));
     evaluator_.CompileAsync(*request, response, std::move(answer));
   });
-  if (!queued) Answer(reactor, "CompileCode", received, ToGrpcStatus(OverloadedError()));
-  return reactor;
+  if (!queued) {
+    Answer(call.reactor, "CompileCode", call.received, ToGrpcStatus(OverloadedError()));
+  }
+  return call.reactor;
 }
 
 grpc::ServerUnaryReactor* EvaluateServiceImpl::ListConnectors(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
     grpc::ByteBuffer* reply) {
-  metrics_.RecordRpcReceived("ListConnectors");
-  auto* reactor = new CallReactor(*this, *request_bytes, reply);
-  const absl::Time received = time_source_.Now();
-  evaluate::v1::ListConnectorsRequest* request = nullptr;
-  evaluate::v1::ListConnectorsResponse* response = nullptr;
-  std::variant<Caller, EvaluationError> admitted =
-      AdmitAndParse(*context, *reactor, request, response);
-  if (auto* error = std::get_if<EvaluationError>(&admitted)) {
-    Answer(reactor, "ListConnectors", received, ToGrpcStatus(*error));
-    return reactor;
-  }
+  const auto call =
+      BeginUnaryCall<evaluate::v1::ListConnectorsRequest, evaluate::v1::ListConnectorsResponse>(
+          "ListConnectors", *context, *request_bytes, reply);
+  if (!call.caller.has_value()) return call.reactor;
   // A caller sees the connectors it may use.
   for (const connectors::ConnectorDescription& connector : gateway_.ListConnectors()) {
-    if (!std::get<Caller>(admitted).MayUse(connector.name)) continue;
-    evaluate::v1::Connector* out = response->add_connectors();
+    if (!call.caller->MayUse(connector.name)) continue;
+    evaluate::v1::Connector* out = call.response->add_connectors();
     out->set_name(connector.name);
     out->set_description(connector.description);
     for (const connectors::OperationDescription& operation : connector.operations) {
@@ -372,32 +379,25 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::ListConnectors(
       }
     }
   }
-  Answer(reactor, "ListConnectors", received, grpc::Status::OK);
-  return reactor;
+  Answer(call.reactor, "ListConnectors", call.received, grpc::Status::OK);
+  return call.reactor;
 }
 
 grpc::ServerUnaryReactor* EvaluateServiceImpl::Echo(grpc::CallbackServerContext* context,
                                                     const grpc::ByteBuffer* request_bytes,
                                                     grpc::ByteBuffer* reply) {
-  metrics_.RecordRpcReceived("Echo");
-  auto* reactor = new CallReactor(*this, *request_bytes, reply);
-  const absl::Time received = time_source_.Now();
-  evaluate::v1::EchoRequest* request = nullptr;
-  evaluate::v1::EchoResponse* response = nullptr;
-  std::variant<Caller, EvaluationError> admitted =
-      AdmitAndParse(*context, *reactor, request, response);
-  if (auto* error = std::get_if<EvaluationError>(&admitted)) {
-    Answer(reactor, "Echo", received, ToGrpcStatus(*error));
-    return reactor;
-  }
+  const auto call = BeginUnaryCall<evaluate::v1::EchoRequest, evaluate::v1::EchoResponse>(
+      "Echo", *context, *request_bytes, reply);
+  if (!call.caller.has_value()) return call.reactor;
   // The floor of EvaluateCode: the same dispatch (started here when a slot is free), no script.
-  const bool queued = pool_.TryStartAsync([this, reactor, request, response,
-                                           received](EvaluatorPool::Slot) {
+  const bool queued = pool_.TryStartAsync([this, reactor = call.reactor, request = call.request,
+                                           response = call.response,
+                                           received = call.received](EvaluatorPool::Slot) {
     response->set_payload(request->payload());
     Answer(reactor, "Echo", received, grpc::Status::OK);
   });
-  if (!queued) Answer(reactor, "Echo", received, ToGrpcStatus(OverloadedError()));
-  return reactor;
+  if (!queued) Answer(call.reactor, "Echo", call.received, ToGrpcStatus(OverloadedError()));
+  return call.reactor;
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EvaluateServiceImpl::Backtest(

@@ -110,6 +110,24 @@ class EvaluateServiceImpl final : public RawEvaluateService {
   std::variant<Caller, evaluate::v1::EvaluationError> AdmitAndParse(
       const grpc::CallbackServerContext& context, CallReactor& reactor, Request*& request,
       Response*& response) const;
+
+  // A unary call begun by BeginUnaryCall: `caller` is empty when the call was refused, and so
+  // already answered.
+  template <typename Request, typename Response>
+  struct UnaryCall {
+    CallReactor* reactor = nullptr;
+    absl::Time received;
+    Request* request = nullptr;
+    Response* response = nullptr;
+    std::optional<Caller> caller;
+  };
+  // Counts a call of `method`, makes its reactor and messages, and admits and parses it,
+  // answering the refusal if it is not.
+  template <typename Request, typename Response>
+  UnaryCall<Request, Response> BeginUnaryCall(const char* method,
+                                              const grpc::CallbackServerContext& context,
+                                              const grpc::ByteBuffer& request_bytes,
+                                              grpc::ByteBuffer* reply);
   // Admits one evaluation of `caller` against the caller's and the tenant's quotas, holding both
   // on `reactor` until it is answered; QUOTA_EXCEEDED when either is spent.
   std::optional<evaluate::v1::EvaluationError> AdmitQuotas(
