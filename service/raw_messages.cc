@@ -31,14 +31,6 @@ void CollectParseDiagnostics(google::protobuf::LogLevel level, const char* filen
   if (default_log_handler != nullptr) default_log_handler(level, filename, line, message);
 }
 
-// Installed once, on the first parse: the server parses its first request after start-up.
-void InstallLogHandler() {
-  static absl::once_flag once;
-  absl::call_once(once, [] {
-    default_log_handler = google::protobuf::SetLogHandler(&CollectParseDiagnostics);
-  });
-}
-
 // protobuf's wording, from "contains invalid UTF-8 data when parsing …" on, is about its API.
 std::string Trimmed(std::string diagnostic) {
   const size_t cut = diagnostic.find(" when parsing a protocol buffer");
@@ -48,6 +40,13 @@ std::string Trimmed(std::string diagnostic) {
 
 }  // namespace
 
+void InstallParseDiagnostics() {
+  static absl::once_flag once;
+  absl::call_once(once, [] {
+    default_log_handler = google::protobuf::SetLogHandler(&CollectParseDiagnostics);
+  });
+}
+
 ReceivedBytes::ReceivedBytes(const grpc::ByteBuffer& buffer) {
   if (!buffer.TrySingleSlice(&slice_).ok() && !buffer.DumpToSingleSlice(&slice_).ok()) {
     slice_ = grpc::Slice();  // no buffer at all: an empty message
@@ -55,7 +54,7 @@ ReceivedBytes::ReceivedBytes(const grpc::ByteBuffer& buffer) {
 }
 
 absl::Status ParseMessage(absl::string_view bytes, google::protobuf::MessageLite& message) {
-  InstallLogHandler();
+  InstallParseDiagnostics();
   std::string diagnostics;
   parse_diagnostics = &diagnostics;
   const bool parsed = message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));

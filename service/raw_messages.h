@@ -31,6 +31,11 @@ class ReceivedBytes {
   grpc::Slice slice_;
 };
 
+// Routes libprotobuf's log through the collector that ParseMessage reads (other lines go where
+// they went before). ParseMessage installs it on first use; a server calls it before serving, so
+// that no thread is inside libprotobuf's logging while the handler changes.
+void InstallParseDiagnostics();
+
 // Parses `bytes` into `message` (cleared first). kInvalidArgument naming the message type and,
 // when protobuf names it (a string field that is not UTF-8), the field that failed.
 absl::Status ParseMessage(absl::string_view bytes, google::protobuf::MessageLite& message);

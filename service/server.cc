@@ -20,6 +20,7 @@
 #include "connectors/builtin_connector_types.h"
 #include "connectors/curl_http_client.h"
 #include "connectors/http_connector_gateway.h"
+#include "service/raw_messages.h"
 #include "service/sandbox_factory.h"
 #include "service/script_api.h"
 #include "service/server_credentials.h"
@@ -200,6 +201,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerConfig& config
   };
   server->service_ = std::make_unique<EvaluateServiceImpl>(dependencies);
 
+  InstallParseDiagnostics();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
