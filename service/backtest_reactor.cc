@@ -41,6 +41,13 @@ EvaluateCodeRequest ReplayRequest(const RecordedEvaluation& record, const std::s
 
 // Messages come and go as bytes (see service/raw_messages.h): one that does not parse fails the
 // call with INVALID_ARGUMENT instead of looking like the end of the stream.
+// INVALID_REQUEST about the stream's BacktestStart.
+EvaluationError InvalidStart(std::string message) {
+  EvaluationError error = NewError(evaluate::v1::INVALID_REQUEST, std::move(message));
+  error.set_field("start");
+  return error;
+}
+
 class BacktestReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   explicit BacktestReactor(const BacktestDependencies& dependencies) : deps_(dependencies) {
@@ -60,11 +67,12 @@ class BacktestReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
     ++messages_read_;
     if (absl::Status parsed = ParseMessage(ReceivedBytes(incoming_bytes_).view(), incoming_);
         !parsed.ok()) {
-      FailLocked(grpc::StatusCode::INVALID_ARGUMENT,
-                 absl::StrCat("message ", messages_read_, " of the stream: ", parsed.message()));
+      FailLocked(NewError(evaluate::v1::INVALID_REQUEST,
+                          absl::StrCat("message ", messages_read_, " of the stream: ",
+                                       parsed.message())));
     } else if (incoming_.has_start()) {
       if (started_) {
-        FailLocked(grpc::StatusCode::INVALID_ARGUMENT, "BacktestStart sent twice");
+        FailLocked(InvalidStart("BacktestStart sent twice"));
       } else {
         started_ = true;
         code_ = incoming_.start().code();
@@ -73,8 +81,7 @@ class BacktestReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
                            : deps_.default_parallelism;
       }
     } else if (!started_) {
-      FailLocked(grpc::StatusCode::INVALID_ARGUMENT,
-                 "the first message of a Backtest must be a BacktestStart");
+      FailLocked(InvalidStart("the first message of a Backtest must be a BacktestStart"));
     } else {
       pending_.push_back(std::move(*incoming_.mutable_record()));
     }
@@ -113,8 +120,8 @@ class BacktestReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
       };
       if (!deps_.pool->TrySubmitAsync(std::move(task))) {
         --running_;
-        FailLocked(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                   "SERVER_OVERLOADED: every evaluator is busy; retry with less parallelism");
+        FailLocked(NewError(evaluate::v1::SERVER_OVERLOADED,
+                            "every evaluator is busy; retry with less parallelism"));
         return;
       }
     }
@@ -126,7 +133,7 @@ class BacktestReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
       const BacktestResponse next = std::move(outbox_.front());
       outbox_.pop_front();
       if (absl::Status serialized = SerializeMessage(next, &writing_bytes_); !serialized.ok()) {
-        FailLocked(grpc::StatusCode::INTERNAL, std::string(serialized.message()));
+        FailLocked(grpc::Status(grpc::StatusCode::INTERNAL, std::string(serialized.message())));
         return ProgressLocked();
       }
       writing_ = true;
@@ -152,11 +159,14 @@ class BacktestReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
     Finish(grpc::Status::OK);
   }
 
-  void FailLocked(grpc::StatusCode code, const std::string& message)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+  // Ends the call with `error` (its reason's code and ErrorInfo, as every other error).
+  void FailLocked(const EvaluationError& error) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    FailLocked(ToGrpcStatus(error));
+  }
+  void FailLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     cancellation_.Cancel(CancellationCause::kCallerCancelled);
     pending_.clear();
-    failure_ = grpc::Status(code, message);
+    failure_ = std::move(status);
   }
 
   // One record's replay, from its start to its result.

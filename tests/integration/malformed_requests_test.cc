@@ -1,5 +1,5 @@
-// Requests whose bytes do not parse, sent to the real server on loopback: each method answers
-// INVALID_ARGUMENT / INVALID_REQUEST saying what failed (gRPC 1.51 itself answers such a request
+// Requests whose bytes do not parse (or a Backtest stream out of order), sent to the real server on
+// loopback: each method answers INVALID_ARGUMENT / INVALID_REQUEST saying what failed (gRPC 1.51 itself answers such a request
 // UNIMPLEMENTED with no message, and ends a Backtest at such a message as if the stream had ended).
 #include <string>
 
@@ -127,9 +127,29 @@ TEST_F(MalformedRequestsTest, ABacktestMessageThatDoesNotParseFailsTheStream) {
   Await(queue, &finish);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
   EXPECT_THAT(status.error_message(),
-              StartsWith("message 1 of the stream: the message (7 bytes) does not parse as "
-                         "evaluate.v1.BacktestRequest: String field "
+              StartsWith("INVALID_REQUEST: message 1 of the stream: the message (7 bytes) does "
+                         "not parse as evaluate.v1.BacktestRequest: String field "
                          "'evaluate.v1.BacktestStart.code' contains invalid UTF-8"));
+  EXPECT_EQ(DetailsOf(status).info.reason(), "INVALID_REQUEST");
+}
+
+TEST_F(MalformedRequestsTest, ABacktestWithoutItsStartIsAnInvalidRequestAboutStart) {
+  grpc::ClientContext context;
+  auto stream = server_.stub().Backtest(&context);
+  evaluate::v1::BacktestRequest record;
+  record.mutable_record()->set_record_id("r1");
+  EXPECT_TRUE(stream->Write(record));
+  stream->WritesDone();
+  evaluate::v1::BacktestResponse response;
+  EXPECT_FALSE(stream->Read(&response));
+  const grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "INVALID_REQUEST: the first message of a Backtest must be a BacktestStart (field "
+            "start)");
+  testing::ErrorDetails details = DetailsOf(status);
+  EXPECT_EQ(details.info.reason(), "INVALID_REQUEST");
+  EXPECT_EQ(details.evaluation_error.field(), "start");
 }
 
 }  // namespace
