@@ -20,9 +20,9 @@ using evaluate::v1::EvaluationError;
 
 // One unary call. Lives from the handler until gRPC calls OnDone (after Finish), so the request,
 // the response and the cancellation stay valid for the evaluator thread that calls Finish. The
-// call's messages live on its arena (parsing an input is pointer bumps, the call's end frees a few
-// blocks at once); the request comes, and the response goes, as bytes (service/raw_messages.h).
-class CallReactor final : public grpc::ServerUnaryReactor {
+// call's messages live on its arena (see CallReactorWith); the request comes, and the response
+// goes, as bytes (service/raw_messages.h).
+class CallReactor : public grpc::ServerUnaryReactor {
  public:
   CallReactor(EvaluateServiceImpl& service, const grpc::ByteBuffer& request, grpc::ByteBuffer* reply)
       : service_(service), request_bytes_(request), reply_(reply) {
@@ -40,8 +40,8 @@ class CallReactor final : public grpc::ServerUnaryReactor {
   // with the error that says why it does not parse.
   template <typename Request, typename Response>
   absl::Status ParseMessages(Request*& request, Response*& response) {
-    request = google::protobuf::Arena::CreateMessage<Request>(arena_.get());
-    response = google::protobuf::Arena::CreateMessage<Response>(arena_.get());
+    request = google::protobuf::Arena::CreateMessage<Request>(arena());
+    response = google::protobuf::Arena::CreateMessage<Response>(arena());
     response_ = response;
     return ParseMessage(request_bytes_.view(), *request);
   }
@@ -76,15 +76,36 @@ class CallReactor final : public grpc::ServerUnaryReactor {
   }
 
  private:
+  virtual google::protobuf::Arena* arena() = 0;
+
   std::vector<std::pair<TenantQuotas*, std::string>> held_quotas_;
   EvaluateServiceImpl& service_;
   Cancellation cancellation_;
-  InlineArena<> arena_;
   const ReceivedBytes request_bytes_;
   std::string kept_field_bytes_;
   grpc::ByteBuffer* const reply_;
   const google::protobuf::MessageLite* response_ = nullptr;
 };
+
+// A CallReactor whose arena starts in a block of `kFirstBlockBytes` inside it
+// (common/inline_arena.h): up to that, parsing a request allocates nothing, and the call's end
+// frees a few blocks at once. A workflow input needs kilobytes (a protobuf map per object level);
+// Echo's and ListConnectors' messages need a few bytes, and a 16 KiB block made each of their
+// calls one of jemalloc's page-sized allocations: Echo served ≈ 25 % fewer calls.
+template <size_t kFirstBlockBytes>
+class CallReactorWith final : public CallReactor {
+ public:
+  using CallReactor::CallReactor;
+
+ private:
+  google::protobuf::Arena* arena() override { return arena_.get(); }
+
+  InlineArena<kFirstBlockBytes> arena_;
+};
+
+// Where a call's messages start: a script and its input, or a few bytes.
+using ScriptCallReactor = CallReactorWith<16 * 1024>;
+using SmallCallReactor = CallReactorWith<512>;
 
 namespace {
 
@@ -222,13 +243,13 @@ std::variant<Caller, EvaluationError> EvaluateServiceImpl::AdmitAndParse(
   return admitted;
 }
 
-template <typename Request, typename Response>
+template <typename Reactor, typename Request, typename Response>
 EvaluateServiceImpl::UnaryCall<Request, Response> EvaluateServiceImpl::BeginUnaryCall(
     const char* method, const grpc::CallbackServerContext& context,
     const grpc::ByteBuffer& request_bytes, grpc::ByteBuffer* reply) {
   metrics_.RecordRpcReceived(method);
   UnaryCall<Request, Response> call;
-  call.reactor = new CallReactor(*this, request_bytes, reply);
+  call.reactor = new Reactor(*this, request_bytes, reply);
   call.received = time_source_.Now();
   std::variant<Caller, EvaluationError> admitted =
       AdmitAndParse(context, *call.reactor, call.request, call.response);
@@ -244,7 +265,7 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(grpc::CallbackServer
                                                             const grpc::ByteBuffer* request_bytes,
                                                             grpc::ByteBuffer* reply) {
   metrics_.RecordRpcReceived("EvaluateCode");
-  auto* reactor = new CallReactor(*this, *request_bytes, reply);
+  auto* reactor = new ScriptCallReactor(*this, *request_bytes, reply);
   evaluate::v1::EvaluateCodeRequest* request = nullptr;
   evaluate::v1::EvaluateCodeResponse* response = nullptr;
   CallContext call{ids_.NewId(), time_source_.Now(), DeadlineOf(*context),
@@ -327,7 +348,8 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::CompileCode(grpc::CallbackServerC
                                                            const grpc::ByteBuffer* request_bytes,
                                                            grpc::ByteBuffer* reply) {
   const auto call =
-      BeginUnaryCall<evaluate::v1::CompileCodeRequest, evaluate::v1::CompileCodeResponse>(
+      BeginUnaryCall<ScriptCallReactor, evaluate::v1::CompileCodeRequest,
+                     evaluate::v1::CompileCodeResponse>(
           "CompileCode", *context, *request_bytes, reply);
   if (!call.caller.has_value()) return call.reactor;
   auto validated = validator_.ValidateCode(call.request->code());
@@ -356,7 +378,8 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::ListConnectors(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes,
     grpc::ByteBuffer* reply) {
   const auto call =
-      BeginUnaryCall<evaluate::v1::ListConnectorsRequest, evaluate::v1::ListConnectorsResponse>(
+      BeginUnaryCall<SmallCallReactor, evaluate::v1::ListConnectorsRequest,
+                     evaluate::v1::ListConnectorsResponse>(
           "ListConnectors", *context, *request_bytes, reply);
   if (!call.caller.has_value()) return call.reactor;
   // A caller sees the connectors it may use.
@@ -386,8 +409,9 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::ListConnectors(
 grpc::ServerUnaryReactor* EvaluateServiceImpl::Echo(grpc::CallbackServerContext* context,
                                                     const grpc::ByteBuffer* request_bytes,
                                                     grpc::ByteBuffer* reply) {
-  const auto call = BeginUnaryCall<evaluate::v1::EchoRequest, evaluate::v1::EchoResponse>(
-      "Echo", *context, *request_bytes, reply);
+  const auto call =
+      BeginUnaryCall<SmallCallReactor, evaluate::v1::EchoRequest, evaluate::v1::EchoResponse>(
+          "Echo", *context, *request_bytes, reply);
   if (!call.caller.has_value()) return call.reactor;
   // The floor of EvaluateCode: the same dispatch (started here when a slot is free), no script.
   const bool queued = pool_.TryStartAsync([this, reactor = call.reactor, request = call.request,

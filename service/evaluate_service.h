@@ -121,9 +121,9 @@ class EvaluateServiceImpl final : public RawEvaluateService {
     Response* response = nullptr;
     std::optional<Caller> caller;
   };
-  // Counts a call of `method`, makes its reactor and messages, and admits and parses it,
-  // answering the refusal if it is not.
-  template <typename Request, typename Response>
+  // Counts a call of `method`, makes its reactor (a `Reactor`) and messages, and admits and parses
+  // it, answering the refusal if it is not.
+  template <typename Reactor, typename Request, typename Response>
   UnaryCall<Request, Response> BeginUnaryCall(const char* method,
                                               const grpc::CallbackServerContext& context,
                                               const grpc::ByteBuffer& request_bytes,
