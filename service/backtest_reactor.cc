@@ -39,8 +39,6 @@ EvaluateCodeRequest ReplayRequest(const RecordedEvaluation& record, const std::s
   return replay;
 }
 
-// Messages come and go as bytes (see service/raw_messages.h): one that does not parse fails the
-// call with INVALID_ARGUMENT instead of looking like the end of the stream.
 // INVALID_REQUEST about the stream's BacktestStart.
 EvaluationError InvalidStart(std::string message) {
   EvaluationError error = NewError(evaluate::v1::INVALID_REQUEST, std::move(message));
@@ -48,6 +46,8 @@ EvaluationError InvalidStart(std::string message) {
   return error;
 }
 
+// Messages come and go as bytes (see service/raw_messages.h): one that does not parse fails the
+// call with INVALID_ARGUMENT instead of looking like the end of the stream.
 class BacktestReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   explicit BacktestReactor(const BacktestDependencies& dependencies) : deps_(dependencies) {
