@@ -132,8 +132,8 @@ class BacktestReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, g
     if (!writing_ && !outbox_.empty()) {
       const BacktestResponse next = std::move(outbox_.front());
       outbox_.pop_front();
-      if (absl::Status serialized = SerializeMessage(next, &writing_bytes_); !serialized.ok()) {
-        FailLocked(grpc::Status(grpc::StatusCode::INTERNAL, std::string(serialized.message())));
+      if (grpc::Status serialized = SerializeMessage(next, &writing_bytes_); !serialized.ok()) {
+        FailLocked(std::move(serialized));
         return ProgressLocked();
       }
       writing_ = true;

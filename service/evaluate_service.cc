@@ -56,12 +56,7 @@ class CallReactor : public grpc::ServerUnaryReactor {
 
   // Finishes the call with `status`, and with the response when it is OK.
   void Reply(grpc::Status status) {
-    if (status.ok()) {
-      if (absl::Status serialized = SerializeMessage(*response_, reply_); !serialized.ok()) {
-        status = grpc::Status(grpc::StatusCode::INTERNAL, std::string(serialized.message()));
-      }
-    }
-    Finish(std::move(status));
+    Finish(status.ok() ? SerializeMessage(*response_, reply_) : std::move(status));
   }
 
   Cancellation& cancellation() { return cancellation_; }

@@ -67,16 +67,17 @@ absl::Status ParseMessage(absl::string_view bytes, google::protobuf::MessageLite
                           : Trimmed(std::move(diagnostics))));
 }
 
-absl::Status SerializeMessage(const google::protobuf::MessageLite& message,
+grpc::Status SerializeMessage(const google::protobuf::MessageLite& message,
                               grpc::ByteBuffer* buffer) {
   buffer->Clear();  // gRPC's writer takes an empty buffer; a stream reuses one
   bool own_buffer = false;
   const grpc::Status serialized =
       grpc::SerializationTraits<google::protobuf::MessageLite>::Serialize(message, buffer,
                                                                           &own_buffer);
-  if (serialized.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("cannot serialize the reply (", message.GetTypeName(),
-                                          "): ", serialized.error_message()));
+  if (serialized.ok()) return serialized;
+  return grpc::Status(grpc::StatusCode::INTERNAL,
+                      absl::StrCat("cannot serialize the reply (", message.GetTypeName(),
+                                   "): ", serialized.error_message()));
 }
 
 absl::StatusOr<std::string> LengthDelimitedField(absl::string_view bytes, int field_number) {

@@ -40,8 +40,9 @@ void InstallParseDiagnostics();
 // when protobuf names it (a string field that is not UTF-8), the field that failed.
 absl::Status ParseMessage(absl::string_view bytes, google::protobuf::MessageLite& message);
 
-// `message` serialized into `buffer` (emptied first), as a raw method's reply.
-absl::Status SerializeMessage(const google::protobuf::MessageLite& message,
+// `message` serialized into `buffer` (emptied first), as a raw method's reply; INTERNAL, the status
+// to end the call with, when it cannot be.
+grpc::Status SerializeMessage(const google::protobuf::MessageLite& message,
                               grpc::ByteBuffer* buffer);
 
 // The payloads of every occurrence of the length-delimited field `field_number` in the serialized

@@ -67,8 +67,9 @@ TEST(RawMessagesTest, ReceivedBytesJoinsSlicesAndSerializeRefillsABuffer) {
   EXPECT_EQ(ReceivedBytes(grpc::ByteBuffer()).view(), "");
 
   grpc::ByteBuffer buffer;
-  ASSERT_OK(SerializeMessage(RequestWithInput("a", 1), &buffer));
-  ASSERT_OK(SerializeMessage(RequestWithInput("b", 2), &buffer));  // reused, as a stream does
+  ASSERT_TRUE(SerializeMessage(RequestWithInput("a", 1), &buffer).ok());
+  // The same buffer again, as a stream reuses it.
+  ASSERT_TRUE(SerializeMessage(RequestWithInput("b", 2), &buffer).ok());
   EvaluateCodeRequest parsed;
   ASSERT_OK(ParseMessage(ReceivedBytes(buffer).view(), parsed));
   EXPECT_EQ(parsed.input().fields().count("b"), 1u);
