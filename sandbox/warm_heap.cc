@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "sandbox/array_join.h"
 #include "sandbox/script_runtime.h"
 #include "sandbox/thrown_error.h"
 
@@ -202,6 +203,7 @@ duk_ret_t Prepare(duk_context* ctx, void* udata) {
     duk_pop(ctx);
     RunBytecode(ctx, *call->core_js_bytecode);
   }
+  InstallArrayJoin(ctx);  // relies on the freeze that follows
 
   duk_push_global_stash(ctx);
   duk_eval_string(ctx, kDeepFreezeSource);

@@ -194,6 +194,23 @@ TEST_F(DuktapeEngineTest, MemoryBombHitsTheCap) {
   EXPECT_LE(result.peak_heap_bytes, 8u << 20);
 }
 
+TEST_F(DuktapeEngineTest, AnArrayOfOneRepeatedStringHitsTheCap) {
+  // Duktape interns strings: every element is the same 999 bytes, and the array's slots are what
+  // grows (16 bytes each). Each join of 1,000 holes used to cost ~100 µs, so the cap was ~25 s
+  // away and the deadline came first (contract-check's memory bomb).
+  request_.limits.memory_bytes = 8 << 20;
+  EvaluationResult result = Run("var a = []; for (;;) a.push(new Array(1000).join('x'));");
+  ASSERT_TRUE(result.error.has_value());
+  EXPECT_EQ(result.error->kind, ScriptError::Kind::kMemoryLimit) << result.error->message;
+}
+
+TEST_F(DuktapeEngineTest, JoiningMoreHolesThanTheCapAllowsHitsTheCap) {
+  request_.limits.memory_bytes = 8 << 20;
+  EvaluationResult result = Run("return new Array(100 << 20).join('x').length;");
+  ASSERT_TRUE(result.error.has_value());
+  EXPECT_EQ(result.error->kind, ScriptError::Kind::kMemoryLimit) << result.error->message;
+}
+
 TEST_F(DuktapeEngineTest, CatchingTheAllocationFailureStillReportsTheMemoryLimit) {
   request_.limits.memory_bytes = 4 << 20;
   EvaluationResult result =
@@ -238,6 +255,69 @@ INSTANTIATE_TEST_SUITE_P(
                       InvalidResultCase{"return new Array(2000).join('x');",
                                         "larger than max_output_bytes"},
                       InvalidResultCase{"return {s: Symbol('x')};", "result.s is a symbol"}));
+
+struct JoinCase {
+  const char* code;
+  const char* result_json;
+};
+
+// Array.prototype.join answers an array of holes itself (sandbox/array_join.h) and leaves every
+// other case to Duktape: both must be what ES5.1 says.
+class ArrayJoinTest : public DuktapeEngineTest, public ::testing::WithParamInterface<JoinCase> {};
+
+TEST_P(ArrayJoinTest, JoinsAsTheStandardSays) {
+  EvaluationResult result = Run(GetParam().code);
+  ASSERT_FALSE(result.error.has_value()) << result.error->message;
+  EXPECT_EQ(ToJson(result.result), GetParam().result_json);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    HolesAndEverythingElse, ArrayJoinTest,
+    ::testing::Values(
+        JoinCase{"return new Array(4).join('ab');", R"("ababab")"},
+        JoinCase{"return new Array(4).join();", R"(",,,")"},
+        JoinCase{"return new Array(4).join(undefined);", R"(",,,")"},
+        JoinCase{"return [new Array(3).join(''), new Array(1).join('x'), [].join('x')];",
+                 R"(["","",""])"},
+        JoinCase{"var a = []; a.length = 3; return a.join('\\u00e9\\ud83d\\ude00');",
+                 "\"\xC3\xA9\xF0\x9F\x98\x80\xC3\xA9\xF0\x9F\x98\x80\""},
+        JoinCase{"return [String(new Array(3)), new Array(3) + ''];", R"([",,",",,"])"},
+        // A separator that is not a string is converted, by code the script may own.
+        JoinCase{"return [new Array(3).join(0), new Array(3).join({toString: function () {"
+                 " return '-'; }})];",
+                 R"(["00","--"])"},
+        JoinCase{"var a = new Array(5); a[3] = 'x'; return a.join('.');", R"("...x.")"},
+        JoinCase{"return [undefined, null, 1, 'b'].join('-');", R"("--1-b")"},
+        // An element's getter runs once, in order.
+        JoinCase{"var n = 0, a = new Array(3); Object.defineProperty(a, 2, {get: function () {"
+                 " n++; return 'g'; }}); return a.join('-') + n;",
+                 R"("--g1")"},
+        // What an array inherits counts, whatever its prototype.
+        JoinCase{"var a = new Array(3); Object.setPrototypeOf(a, Object.create(Array.prototype,"
+                 " {1: {value: 'p'}})); return a.join('-');",
+                 R"("-p-")"},
+        // A Proxy's traps run, even one with Array.prototype as its own prototype.
+        JoinCase{"var p = new Proxy(new Array(3), {get: function (t, k) {"
+                 " return k === 'length' ? t.length : 'q'; }});"
+                 " Object.setPrototypeOf(p, Array.prototype);"
+                 " return [Array.prototype.join.call(p, '-'), Array.isArray(p)];",
+                 R"(["q-q-q",true])"},
+        JoinCase{"return Array.prototype.join.call({length: 3, 1: 'o'}, '-');", R"("-o-")"},
+        // The built-in prototypes stay without index properties: they are frozen.
+        JoinCase{"var failed = 0; try { Array.prototype[1] = 'y'; } catch (e) { failed++; }"
+                 " try { Object.prototype[1] = 'y'; } catch (e) { failed++; }"
+                 " return [new Array(3).join('-'), failed];",
+                 R"(["--",2])"},
+        JoinCase{"return [Array.prototype.join.name, Array.prototype.join.length,"
+                 " Object.getOwnPropertyDescriptor(Array.prototype, 'join').enumerable];",
+                 R"(["join",1,false])"}));
+
+TEST_F(DuktapeEngineTest, JoinThrowsWhatTheStandardSays) {
+  EvaluationResult result = Run("return Array.prototype.join.call(null);");
+  ASSERT_TRUE(result.error.has_value());
+  EXPECT_EQ(result.error->kind, ScriptError::Kind::kRuntimeError);
+  EXPECT_THAT(result.error->message, StartsWith("TypeError"));
+}
 
 TEST_F(DuktapeEngineTest, StringsLeaveTheEngineAsValidUtf8) {
   // Duktape keeps surrogate pairs as CESU-8; protobuf needs UTF-8 (fuzzer finding F1).
