@@ -17,7 +17,8 @@ namespace evaluatecode::connectors {
 struct CircuitBreakerPolicy {
   // Opens when at least this percentage of the calls in the window failed. 0 disables the breaker.
   int failure_rate_percent = 50;
-  // The window: the outcomes of the last N calls. At least 1.
+  // The window: the last N outcomes recorded (the HTTP gateway records one per attempt, so a
+  // retried call counts once per attempt). At least 1.
   int window_calls = 20;
   // No decision before the window holds this many outcomes. From 1 to window_calls.
   int minimum_calls = 10;
