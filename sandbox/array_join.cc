@@ -12,6 +12,9 @@ namespace {
 // Hidden property of the installed function (the \xff prefix makes it Duktape-internal).
 constexpr char kArrayPrototypeKey[] = "\xff" "arrayPrototype";
 
+// Duktape's longest string (DUK_HSTRING_MAX_BYTELEN).
+constexpr uint64_t kMaxStringBytes = 0x7fffffff;
+
 // [separator this]: whether every element join(separator) reads from `this` is undefined, decided
 // without running script code (no getter, Proxy trap or toString).
 bool JoinsOnlyHoles(duk_context* ctx) {
@@ -39,6 +42,10 @@ duk_ret_t Join(duk_context* ctx) {
   const duk_size_t length = duk_get_length(ctx, 1);
   // At most (2^32 - 2) × (2^31 - 1): no overflow. The buffer comes from the heap, under its cap.
   const uint64_t bytes = length < 2 ? 0 : uint64_t{length - 1} * separator_bytes;
+  if (bytes > kMaxStringBytes) {
+    return duk_range_error(ctx, "join's result would be %llu bytes, longer than a string can be",
+                           static_cast<unsigned long long>(bytes));
+  }
   auto* out = static_cast<char*>(duk_push_fixed_buffer(ctx, bytes));
   if (bytes > 0) {
     std::memcpy(out, separator, separator_bytes);

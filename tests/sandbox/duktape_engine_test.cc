@@ -319,6 +319,14 @@ TEST_F(DuktapeEngineTest, JoinThrowsWhatTheStandardSays) {
   EXPECT_THAT(result.error->message, StartsWith("TypeError"));
 }
 
+TEST_F(DuktapeEngineTest, JoiningIntoMoreThanAStringCanHoldIsARangeError) {
+  EvaluationResult result = Run("return new Array(4294967295).join('x').length;");
+  ASSERT_TRUE(result.error.has_value());
+  EXPECT_EQ(result.error->kind, ScriptError::Kind::kRuntimeError);
+  EXPECT_THAT(result.error->message,
+              StartsWith("RangeError: join's result would be 4294967294 bytes"));
+}
+
 TEST_F(DuktapeEngineTest, StringsLeaveTheEngineAsValidUtf8) {
   // Duktape keeps surrogate pairs as CESU-8; protobuf needs UTF-8 (fuzzer finding F1).
   EvaluationResult result = Run(
