@@ -75,6 +75,7 @@ void InstallArrayJoin(duk_context* ctx) {
   duk_remove(ctx, -2);
   // [... Array.prototype]
   duk_push_c_function(ctx, Join, 1);
+  evaluatecode_make_not_constructable(ctx, -1);
   duk_dup(ctx, -2);
   duk_put_prop_string(ctx, -2, kArrayPrototypeKey);
   duk_push_string(ctx, "name");

@@ -17,6 +17,10 @@ duk_bool_t evaluatecode_is_ordinary_array(duk_context *ctx, duk_idx_t idx);
  * and a buffer object, which may have such properties elsewhere. */
 duk_bool_t evaluatecode_has_own_index_property(duk_context *ctx, duk_idx_t idx);
 
+/* Makes the function at idx refuse `new`, as built-in methods do (duk_push_c_function makes a
+ * constructor). */
+void evaluatecode_make_not_constructable(duk_context *ctx, duk_idx_t idx);
+
 /* Duktape's own Array.prototype.join, called as the body of the current native function:
  * index 0 is the separator, `this` the object to join; the current function's magic must be 0. */
 duk_ret_t evaluatecode_duktape_array_join(duk_context *ctx);

@@ -34,6 +34,10 @@ duk_bool_t evaluatecode_has_own_index_property(duk_context *ctx, duk_idx_t idx) 
 	return 0;
 }
 
+void evaluatecode_make_not_constructable(duk_context *ctx, duk_idx_t idx) {
+	DUK_HOBJECT_CLEAR_CONSTRUCTABLE(duk_require_hobject((duk_hthread *) ctx, idx));
+}
+
 duk_ret_t evaluatecode_duktape_array_join(duk_context *ctx) {
 	return duk_bi_array_prototype_join_shared((duk_hthread *) ctx);
 }

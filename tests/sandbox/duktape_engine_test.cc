@@ -308,9 +308,12 @@ INSTANTIATE_TEST_SUITE_P(
                  " try { Object.prototype[1] = 'y'; } catch (e) { failed++; }"
                  " return [new Array(3).join('-'), failed];",
                  R"(["--",2])"},
-        JoinCase{"return [Array.prototype.join.name, Array.prototype.join.length,"
+        // It looks like the built-in it replaces.
+        JoinCase{"var join = Array.prototype.join, constructed = 'no TypeError';"
+                 " try { new join(); } catch (e) { constructed = e.name; }"
+                 " return [join.name, join.length, String(join), join.prototype, constructed,"
                  " Object.getOwnPropertyDescriptor(Array.prototype, 'join').enumerable];",
-                 R"(["join",1,false])"}));
+                 R"(["join",1,"function join() { [native code] }",null,"TypeError",false])"}));
 
 TEST_F(DuktapeEngineTest, JoinThrowsWhatTheStandardSays) {
   EvaluationResult result = Run("return Array.prototype.join.call(null);");
