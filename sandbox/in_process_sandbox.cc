@@ -27,7 +27,14 @@ class InProcessSandbox final : public Sandbox {
     if (!(*compiled)->ok()) return result;
 
     EvaluationRequest run;
+    google::protobuf::Struct parsed_input;
     run.input = request.input;
+    if (run.input == nullptr && request.serialized_input != nullptr) {
+      if (!parsed_input.ParseFromString(*request.serialized_input)) {
+        return absl::InvalidArgumentError("the evaluation's input does not parse as a Struct");
+      }
+      run.input = &parsed_input;
+    }
     run.limits = request.limits;
     run.deadline = request.deadline;
     run.cancellation = request.cancellation;

@@ -22,11 +22,12 @@ struct SandboxRequest {
   // Lower-case hex SHA-256 of `source` when the caller has computed it already (the worker
   // sandbox's supervisor has), or empty. The compile cache trusts it as its key.
   std::string code_sha256;
-  // Not owned; must outlive the call. Null means an empty object.
+  // Not owned; must outlive the call. Null means `serialized_input` parsed, or an empty object
+  // when that is null too.
   const google::protobuf::Struct* input = nullptr;
   // `input` serialized, when the caller has the bytes already (the service has them as the request
-  // came): a sandbox worker is sent these instead of `input` serialized again. Not owned; may be
-  // null.
+  // came, and may not have parsed them): a sandbox worker is sent these instead of `input`
+  // serialized again. Not owned; may be null.
   const std::string* serialized_input = nullptr;
   EvaluationLimits limits;
   absl::Time deadline = absl::InfiniteFuture();

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/inline_arena.h"
+#include "common/wire_struct.h"
 #include "service/backtest_reactor.h"
 #include "service/error_status.h"
 #include "service/logging.h"
@@ -43,16 +44,15 @@ class CallReactor : public grpc::ServerUnaryReactor {
     request = google::protobuf::Arena::CreateMessage<Request>(arena());
     response = google::protobuf::Arena::CreateMessage<Response>(arena());
     response_ = response;
-    return ParseMessage(request_bytes_.view(), *request);
+    return ParseRequest(*request);
   }
-  // Keeps the payload of length-delimited field `field_number` of the request as received;
-  // null when it cannot be cut out.
-  const std::string* KeepFieldBytes(int field_number) {
-    absl::StatusOr<std::string> bytes = LengthDelimitedField(request_bytes_.view(), field_number);
-    if (!bytes.ok()) return nullptr;
-    kept_field_bytes_ = *std::move(bytes);
-    return &kept_field_bytes_;
-  }
+
+  // EvaluateCode's input as received (a serialized Struct), when it could be cut out of the
+  // request; null otherwise.
+  const std::string* input_bytes() const { return input_bytes_ ? &*input_bytes_ : nullptr; }
+  // That input read from its bytes, when the request was parsed without it (its `input` left
+  // empty); null when the request's `input` holds it.
+  const WireStruct* wire_input() const { return wire_input_ ? &*wire_input_ : nullptr; }
 
   // Finishes the call with `status`, and with the response when it is OK.
   void Reply(grpc::Status status) {
@@ -73,11 +73,31 @@ class CallReactor : public grpc::ServerUnaryReactor {
  private:
   virtual google::protobuf::Arena* arena() = 0;
 
+  absl::Status ParseRequest(google::protobuf::MessageLite& request) {
+    return ParseMessage(request_bytes_.view(), request);
+  }
+  // A workflow input is most of an EvaluateCode request, and the service itself only writes it
+  // into the decision record (a sandbox worker gets its bytes): it is read as a WireStruct, and the
+  // request parsed without it, unless the input needs protobuf's parse (common/wire_struct.h).
+  absl::Status ParseRequest(evaluate::v1::EvaluateCodeRequest& request) {
+    absl::StatusOr<SplitMessage> split =
+        SplitField(request_bytes_.view(), evaluate::v1::EvaluateCodeRequest::kInputFieldNumber);
+    if (!split.ok()) return ParseMessage(request_bytes_.view(), request);
+    input_bytes_ = std::move(split->field);
+    wire_input_ = WireStruct::Read(*input_bytes_);
+    if (wire_input_.has_value() && ParseMessage(split->rest, request).ok()) {
+      return absl::OkStatus();
+    }
+    wire_input_.reset();
+    return ParseMessage(request_bytes_.view(), request);
+  }
+
   std::vector<std::pair<TenantQuotas*, std::string>> held_quotas_;
   EvaluateServiceImpl& service_;
   Cancellation cancellation_;
   const ReceivedBytes request_bytes_;
-  std::string kept_field_bytes_;
+  std::optional<std::string> input_bytes_;
+  std::optional<WireStruct> wire_input_;  // views into *input_bytes_
   grpc::ByteBuffer* const reply_;
   const google::protobuf::MessageLite* response_ = nullptr;
 };
@@ -181,6 +201,7 @@ void EvaluateServiceImpl::FinishEvaluation(CallReactor* reactor, const CallConte
   record.caller = call.caller;
   record.traceparent = call.traceparent;
   record.request = request;
+  record.wire_input = call.wire_input;
   if (error.has_value()) {
     record.error = &*error;
   } else {
@@ -273,11 +294,11 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(grpc::CallbackServer
   };
   std::variant<Caller, EvaluationError> admitted =
       AdmitAndParse(*context, *reactor, request, response);
+  call.serialized_input = reactor->input_bytes();
+  call.wire_input = reactor->wire_input();
   if (auto* error = std::get_if<EvaluationError>(&admitted)) return fail(std::move(*error));
   const Caller& caller = std::get<Caller>(admitted);
   call.caller = caller.identity;
-  call.serialized_input =
-      reactor->KeepFieldBytes(evaluate::v1::EvaluateCodeRequest::kInputFieldNumber);
 
   std::variant<ResolvedLimits, EvaluationError> validated = validator_.Validate(*request);
   if (auto* error = std::get_if<EvaluationError>(&validated)) return fail(std::move(*error));

@@ -186,7 +186,8 @@ void Evaluator::EvaluateAsync(const evaluate::v1::EvaluateCodeRequest& request,
   run.clock = clock;
   run.random_seed = running->random_seed;
   run.source = request.code();
-  run.input = &request.input();
+  // Without the parsed input, the sandbox reads the bytes.
+  run.input = call.wire_input != nullptr ? nullptr : &request.input();
   run.serialized_input = call.serialized_input;
   run.limits = limits.engine;
   run.deadline = deadline;

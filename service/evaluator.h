@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "common/cancellation.h"
 #include "common/time_source.h"
+#include "common/wire_struct.h"
 #include "evaluate/v1/evaluate.pb.h"
 #include "connectors/connector_gateway.h"
 #include "sandbox/sandbox.h"
@@ -36,6 +37,9 @@ struct CallContext {
   // The request's input as it came (a serialized Struct), when known: a sandbox worker gets these
   // bytes instead of the input serialized again. Not owned; must outlive the call.
   const std::string* serialized_input = nullptr;
+  // The input read from those bytes when the request was parsed without it: then the request's
+  // own `input` is empty, and this is the input. Null: the request's `input` is. Not owned.
+  const WireStruct* wire_input = nullptr;
 };
 
 // When an evaluation must have ended: the request's timeout from its arrival, clamped by the

@@ -80,10 +80,12 @@ grpc::Status SerializeMessage(const google::protobuf::MessageLite& message,
                                    "): ", serialized.error_message()));
 }
 
-absl::StatusOr<std::string> LengthDelimitedField(absl::string_view bytes, int field_number) {
+absl::StatusOr<SplitMessage> SplitField(absl::string_view bytes, int field_number) {
   google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data()),
                                                static_cast<int>(bytes.size()));
-  std::string payloads;
+  SplitMessage split;
+  size_t rest_from = 0;  // where the bytes not yet copied to `rest` start
+  int tag_at = input.CurrentPosition();
   while (const uint32_t tag = input.ReadTag()) {
     if (WireFormatLite::GetTagFieldNumber(tag) == field_number &&
         WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
@@ -91,15 +93,19 @@ absl::StatusOr<std::string> LengthDelimitedField(absl::string_view bytes, int fi
       if (!input.ReadVarint32(&length)) break;
       const int start = input.CurrentPosition();
       if (!input.Skip(static_cast<int>(length))) break;
-      payloads.append(bytes.data() + start, length);
+      split.rest.append(bytes.data() + rest_from, tag_at - rest_from);
+      split.field.append(bytes.data() + start, length);
+      rest_from = input.CurrentPosition();
     } else if (!WireFormatLite::SkipField(&input, tag)) {
       break;
     }
+    tag_at = input.CurrentPosition();
   }
   if (!input.ConsumedEntireMessage()) {
     return absl::InvalidArgumentError("the message is not well-formed protobuf");
   }
-  return payloads;
+  split.rest.append(bytes.data() + rest_from, bytes.size() - rest_from);
+  return split;
 }
 
 }  // namespace evaluatecode::service

@@ -45,11 +45,16 @@ absl::Status ParseMessage(absl::string_view bytes, google::protobuf::MessageLite
 grpc::Status SerializeMessage(const google::protobuf::MessageLite& message,
                               grpc::ByteBuffer* buffer);
 
-// The payloads of every occurrence of the length-delimited field `field_number` in the serialized
-// message `bytes`, concatenated: for a singular message field, bytes that parse as its value
-// (protobuf merges repeated occurrences, as parsing their concatenation does).
+// A serialized message cut in two: `field`, the payloads of every occurrence of one
+// length-delimited field, concatenated (for a singular message field, bytes that parse as its
+// value: protobuf merges repeated occurrences as parsing their concatenation does), and `rest`,
+// the message's other fields as they were (bytes that parse as the message without that field).
+struct SplitMessage {
+  std::string field;
+  std::string rest;
+};
 // kInvalidArgument when `bytes` is not a well-formed message.
-absl::StatusOr<std::string> LengthDelimitedField(absl::string_view bytes, int field_number);
+absl::StatusOr<SplitMessage> SplitField(absl::string_view bytes, int field_number);
 
 }  // namespace evaluatecode::service
 

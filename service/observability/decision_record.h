@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/wire_struct.h"
 #include "evaluate/v1/evaluate.pb.h"
 #include "service/observability/input_mask.h"
 
@@ -26,6 +27,9 @@ struct DecisionRecord {
   std::string traceparent;
   // Required.
   const evaluate::v1::EvaluateCodeRequest* request = nullptr;
+  // The request's input when it was read from its bytes (common/wire_struct.h) and not parsed into
+  // `request`; null: the input is `request->input()`.
+  const WireStruct* wire_input = nullptr;
   // Exactly one of `response` (the evaluation succeeded) and `error` is set.
   const evaluate::v1::EvaluateCodeResponse* response = nullptr;
   const evaluate::v1::EvaluationError* error = nullptr;

@@ -105,6 +105,35 @@ TEST_F(MalformedRequestsTest, AnInputSentInTwoPartsIsMerged) {
   EXPECT_EQ(response.result().number_value(), 42);
 }
 
+// The service reads a plain input from its bytes (common/wire_struct.h) and leaves the rest to
+// protobuf's parse: these inputs take that second way, and mean what protobuf makes of them.
+TEST_F(MalformedRequestsTest, AnInputKeySentTwiceKeepsItsLastValueAsProtobufDoes) {
+  const std::string code =
+      testing::MakeRequest("return input.a;", "{}").SerializeAsString();
+  evaluate::v1::EvaluateCodeRequest first, second;
+  (*first.mutable_input()->mutable_fields())["a"].set_number_value(1);
+  (*second.mutable_input()->mutable_fields())["a"].set_number_value(2);
+  std::string reply_bytes;
+  ASSERT_TRUE(CallWithBytes("EvaluateCode",
+                            code + first.SerializeAsString() + second.SerializeAsString(),
+                            &reply_bytes)
+                  .ok());
+  evaluate::v1::EvaluateCodeResponse response;
+  ASSERT_TRUE(response.ParseFromString(reply_bytes));
+  EXPECT_EQ(response.result().number_value(), 2);
+}
+
+TEST_F(MalformedRequestsTest, AnInputStringThatIsNotUtf8IsNamed) {
+  // code = "return 1;", input = {"a": "\xff"}
+  const std::string bad_value(
+      "\x0a\x09return 1;\x12\x0a\x0a\x08\x0a\x01"
+      "a"
+      "\x12\x03\x1a\x01\xff",
+      23);
+  ExpectInvalid(CallWithBytes("EvaluateCode", bad_value),
+                "String field 'google.protobuf.Value.string_value' contains invalid UTF-8");
+}
+
 TEST_F(MalformedRequestsTest, ABacktestMessageThatDoesNotParseFailsTheStream) {
   grpc::GenericStub stub(server_.NewChannel());
   grpc::CompletionQueue queue;

@@ -224,6 +224,35 @@ TEST(DecisionRecordTest, NonFiniteInputNumbersAreRecordedAsNullNotDropped) {
   EXPECT_EQ(record["input"]["score"], 0.12);
 }
 
+// The service reads a plain input from the request's bytes instead of parsing it
+// (common/wire_struct.h): the record must read the same either way, masks and NaN included.
+TEST(DecisionRecordTest, AnInputReadFromItsBytesIsRecordedAsTheParsedOne) {
+  EvaluateCodeRequest request = Request();
+  (*request.mutable_input()->mutable_fields())["nan"].set_number_value(
+      std::numeric_limits<double>::quiet_NaN());
+  (*request.mutable_input()->mutable_fields())["unset"];
+  (*request.mutable_input()->mutable_fields())["text"].set_string_value("\"quoted\" ü\n");
+  const std::string input_bytes = request.input().SerializeAsString();
+  const std::optional<WireStruct> wire_input = WireStruct::Read(input_bytes);
+  ASSERT_TRUE(wire_input.has_value());
+  EvaluateCodeRequest without_input = request;
+  without_input.clear_input();
+  const EvaluateCodeResponse response = Response();
+  const EvaluationError error = FromText<EvaluationError>(R"pb(reason: "SCRIPT_ERROR")pb");
+  ASSERT_OK_AND_ASSIGN(InputMask mask,
+                       InputMask::Create({"**.email-address", "applicant.emails.address"}));
+  for (const InputMask& masking : {InputMask(), mask}) {
+    for (const bool failed : {false, true}) {
+      DecisionRecord parsed = Record(request, failed ? nullptr : &response, failed ? &error : nullptr);
+      DecisionRecord read = Record(without_input, parsed.response, parsed.error);
+      read.wire_input = &*wire_input;
+      ASSERT_OK_AND_ASSIGN(std::string expected, DecisionRecordToJson(parsed, masking));
+      ASSERT_OK_AND_ASSIGN(std::string line, DecisionRecordToJson(read, masking));
+      EXPECT_EQ(line, expected);
+    }
+  }
+}
+
 TEST(DecisionRecordTest, AMalformedTraceparentIsNotCarried) {
   const EvaluateCodeRequest request = Request();
   const EvaluateCodeResponse response = Response();

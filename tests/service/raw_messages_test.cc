@@ -43,21 +43,30 @@ TEST(RawMessagesTest, SaysWhatDoesNotParseAndLeavesTheMessageEmpty) {
             "field 'evaluate.v1.EvaluateCodeRequest.code' contains invalid UTF-8 data");
 }
 
-TEST(RawMessagesTest, CutsOutEveryOccurrenceOfAFieldInOrder) {
-  const std::string first = RequestWithInput("a", 1).SerializeAsString();
-  const std::string second = RequestWithInput("b", 2).SerializeAsString();
-  ASSERT_OK_AND_ASSIGN(std::string input,
-                       LengthDelimitedField(first + second,
-                                            EvaluateCodeRequest::kInputFieldNumber));
+TEST(RawMessagesTest, SplitsOutEveryOccurrenceOfAFieldInOrderAndKeepsTheRest) {
+  EvaluateCodeRequest first = RequestWithInput("a", 1);
+  first.add_connectors("sift");
+  EvaluateCodeRequest second = RequestWithInput("b", 2);
+  second.set_code("return 2;");
+  ASSERT_OK_AND_ASSIGN(SplitMessage split,
+                       SplitField(first.SerializeAsString() + second.SerializeAsString(),
+                                  EvaluateCodeRequest::kInputFieldNumber));
   google::protobuf::Struct merged;
-  ASSERT_TRUE(merged.ParseFromString(input));
+  ASSERT_TRUE(merged.ParseFromString(split.field));
   EXPECT_EQ(merged.fields().size(), 2u);
   EXPECT_EQ(merged.fields().at("b").number_value(), 2);
+  // The rest is the request as it would parse, but for its input.
+  EvaluateCodeRequest rest;
+  ASSERT_TRUE(rest.ParseFromString(split.rest));
+  EXPECT_FALSE(rest.has_input());
+  EXPECT_EQ(rest.code(), "return 2;");
+  EXPECT_THAT(rest.connectors(), ::testing::ElementsAre("sift"));
 
-  ASSERT_OK_AND_ASSIGN(std::string none,
-                       LengthDelimitedField(first, EvaluateCodeRequest::kLimitsFieldNumber));
-  EXPECT_EQ(none, "");
-  EXPECT_THAT(LengthDelimitedField(std::string("\x12\x05\x0a", 3), 2).status().message(),
+  ASSERT_OK_AND_ASSIGN(SplitMessage none,
+                       SplitField(first.SerializeAsString(), EvaluateCodeRequest::kLimitsFieldNumber));
+  EXPECT_EQ(none.field, "");
+  EXPECT_EQ(none.rest, first.SerializeAsString());
+  EXPECT_THAT(SplitField(std::string("\x12\x05\x0a", 3), 2).status().message(),
               HasSubstr("not well-formed"));
 }
 
