@@ -77,6 +77,13 @@ class WireStruct::Reader {
     return true;
   }
 
+  // The next element of a message's only field, a repeated message with tag `tag`.
+  static bool ReadRepeated(const char*& p, const char* end, uint64_t tag,
+                           absl::string_view* payload) {
+    uint64_t read = 0;
+    return ReadVarint(p, end, &read) && read == tag && ReadPayload(p, end, payload);
+  }
+
   static bool ReadString(const char*& p, const char* end, absl::string_view* text) {
     return ReadPayload(p, end, text) &&
            google::protobuf::internal::IsStructurallyValidUTF8(text->data(),
@@ -92,11 +99,8 @@ class WireStruct::Reader {
     if (depth > kMaxDepth) return false;
     const size_t start = members_.size();
     while (p < end) {
-      uint64_t tag = 0;
       absl::string_view entry;
-      if (!ReadVarint(p, end, &tag) || tag != kStructFields || !ReadPayload(p, end, &entry)) {
-        return false;
-      }
+      if (!ReadRepeated(p, end, kStructFields, &entry)) return false;
       Member member;
       if (!ReadEntry(entry.data(), entry.data() + entry.size(), &member, depth + 1)) return false;
       members_.push_back(member);
@@ -197,11 +201,8 @@ class WireStruct::Reader {
     if (depth > kMaxDepth) return false;
     const size_t start = elements_.size();
     while (p < end) {
-      uint64_t tag = 0;
       absl::string_view value;
-      if (!ReadVarint(p, end, &tag) || tag != kListValues || !ReadPayload(p, end, &value)) {
-        return false;
-      }
+      if (!ReadRepeated(p, end, kListValues, &value)) return false;
       const uint32_t element = NewNode();
       if (!ReadValue(value.data(), value.data() + value.size(), element, depth + 1)) return false;
       elements_.push_back(element);
