@@ -1,6 +1,6 @@
-// WireStruct::Read against protobuf's own parse: what it accepts must mean what protobuf makes of
-// it (compared as protobuf's deterministic serialization, so NaN and -0 count too), and what
-// needs protobuf's merge rules or fails protobuf's checks it declines.
+// WireStruct::Read against protobuf's own parse (tests/testing/wire_struct_reference.h): what it
+// accepts must mean what protobuf makes of it, and what needs protobuf's merge rules or fails
+// protobuf's checks it declines.
 #include "common/wire_struct.h"
 
 #include <cmath>
@@ -15,92 +15,19 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "tests/testing/wire_struct_reference.h"
 
 namespace evaluatecode {
 namespace {
 
-using google::protobuf::ListValue;
 using google::protobuf::Struct;
-using google::protobuf::Value;
-
-void ToValue(const WireStruct& tree, const WireStruct::Node& node, Value* value);
-
-void ToStruct(const WireStruct& tree, const WireStruct::Node& object, Struct* out) {
-  for (const WireStruct::Member& member : tree.members(object)) {
-    ToValue(tree, tree.node(member.value), &(*out->mutable_fields())[std::string(member.key)]);
-  }
-}
-
-void ToValue(const WireStruct& tree, const WireStruct::Node& node, Value* value) {
-  switch (node.kind) {
-    case WireStruct::Kind::kNull:
-      value->set_null_value(google::protobuf::NULL_VALUE);
-      return;
-    case WireStruct::Kind::kNumber:
-      value->set_number_value(node.number);
-      return;
-    case WireStruct::Kind::kString:
-      value->set_string_value(std::string(node.text));
-      return;
-    case WireStruct::Kind::kBool:
-      value->set_bool_value(node.boolean);
-      return;
-    case WireStruct::Kind::kObject:
-      ToStruct(tree, node, value->mutable_struct_value());
-      return;
-    case WireStruct::Kind::kList:
-      ListValue* list = value->mutable_list_value();
-      for (const uint32_t element : tree.elements(node)) {
-        ToValue(tree, tree.node(element), list->add_values());
-      }
-      return;
-  }
-}
-
-// A Value without a field reads as null: both spell it null_value here, so they compare.
-void NullsSpelledOut(Struct* object);
-void NullsSpelledOut(Value* value) {
-  switch (value->kind_case()) {
-    case Value::KIND_NOT_SET:
-      value->set_null_value(google::protobuf::NULL_VALUE);
-      return;
-    case Value::kStructValue:
-      NullsSpelledOut(value->mutable_struct_value());
-      return;
-    case Value::kListValue:
-      for (Value& element : *value->mutable_list_value()->mutable_values()) {
-        NullsSpelledOut(&element);
-      }
-      return;
-    default:
-      return;
-  }
-}
-void NullsSpelledOut(Struct* object) {
-  for (auto& member : *object->mutable_fields()) NullsSpelledOut(&member.second);
-}
-
-std::string Canonical(Struct object) {
-  NullsSpelledOut(&object);
-  std::string bytes;
-  google::protobuf::io::StringOutputStream stream(&bytes);
-  google::protobuf::io::CodedOutputStream out(&stream);
-  out.SetSerializationDeterministic(true);
-  object.SerializeToCodedStream(&out);
-  out.Trim();
-  return bytes;
-}
 
 // Whether Read accepts `bytes`; if it does, that protobuf parses them to the same Struct.
 bool ReadsAsProtobufDoes(const std::string& bytes) {
-  const std::optional<WireStruct> tree = WireStruct::Read(bytes);
-  if (!tree.has_value()) return false;
-  Struct parsed;
-  EXPECT_TRUE(parsed.ParseFromString(bytes)) << "Read accepted what protobuf refuses";
-  Struct read;
-  ToStruct(*tree, tree->root(), &read);
-  EXPECT_EQ(Canonical(read), Canonical(parsed));
-  return true;
+  const testing::WireStructVerdict verdict = testing::JudgeWireStructRead(bytes);
+  EXPECT_NE(verdict, testing::WireStructVerdict::kProtobufRefuses);
+  EXPECT_NE(verdict, testing::WireStructVerdict::kDiffers);
+  return verdict == testing::WireStructVerdict::kAsProtobuf;
 }
 
 Struct FromJson(const std::string& json) {

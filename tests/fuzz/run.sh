@@ -4,13 +4,13 @@
 # stay in the work directory, whose path is printed; a failure makes the script exit non-zero.
 #
 # Usage: tests/fuzz/run.sh TARGET|all SECONDS [extra libFuzzer flags...]
-#   TARGET: script bridge config connectors_config connector_response egress validator
+#   TARGET: script bridge config connectors_config connector_response egress validator wire_struct
 # Reproduce a finding: tests/fuzz/run.sh TARGET 0 path/to/crash-input   (runs just that input)
 # Environment: FUZZ_WORK_DIR (default: a new /tmp/evaluatecode-fuzz.XXXXXX), FUZZ_JOBS (parallel
 # libFuzzer jobs per target, default 1).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-all_targets=(script bridge config connectors_config connector_response egress validator)
+all_targets=(script bridge config connectors_config connector_response egress validator wire_struct)
 if [ $# -lt 2 ]; then
   sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
@@ -20,7 +20,8 @@ shift 2
 if [ "$target" = all ]; then targets=("${all_targets[@]}"); else targets=("$target"); fi
 
 declare -A max_len=([script]=4096 [bridge]=16384 [config]=8192 [connectors_config]=8192
-                    [connector_response]=16384 [egress]=160 [validator]=4096)
+                    [connector_response]=16384 [egress]=160 [validator]=4096
+                    [wire_struct]=4096)
 declare -A dict=([bridge]=$PWD/tests/fuzz/bridge.dict [config]=$PWD/tests/fuzz/yaml.dict
                  [connectors_config]=$PWD/tests/fuzz/yaml.dict)
 
