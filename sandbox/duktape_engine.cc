@@ -35,7 +35,9 @@ duk_ret_t RunScript(duk_context* ctx, void* udata) {
   Run* run = static_cast<Run*>(udata);
   run->heap->Bind(run->console, run->request->connector_host, run->connector_scratch);
   run->heap->PushScriptFunction(*run->script, absl::StrCat(run->script->id));
-  if (run->request->input != nullptr) {
+  if (run->request->wire_input != nullptr) {
+    run->bridge->PushWireStruct(ctx, *run->request->wire_input);
+  } else if (run->request->input != nullptr) {
     run->bridge->PushStruct(ctx, *run->request->input);
   } else {
     duk_push_object(ctx);

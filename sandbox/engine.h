@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/cancellation.h"
+#include "common/wire_struct.h"
 #include "google/protobuf/struct.pb.h"
 #include "sandbox/compiled_script.h"
 #include "sandbox/connector_host.h"
@@ -27,8 +28,10 @@ struct EvaluationLimits {
 
 // What one evaluation is given.
 struct EvaluationRequest {
-  // Exposed to the script as `input`. Not owned; must outlive Evaluate().
+  // Exposed to the script as `input`: `wire_input` when set (the input read from its bytes,
+  // common/wire_struct.h), else `input`, else an empty object. Not owned; must outlive Evaluate().
   const google::protobuf::Struct* input = nullptr;
+  const WireStruct* wire_input = nullptr;
   EvaluationLimits limits;
   // The script is stopped when this passes (the request timeout clamped by the gRPC deadline).
   absl::Time deadline = absl::InfiniteFuture();

@@ -1,5 +1,6 @@
 #include "sandbox/in_process_sandbox.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -27,13 +28,20 @@ class InProcessSandbox final : public Sandbox {
     if (!(*compiled)->ok()) return result;
 
     EvaluationRequest run;
+    // Input bytes alone are read as a WireStruct when they read plainly (a worker's input always
+    // comes so), else parsed.
+    std::optional<WireStruct> wire_input;
     google::protobuf::Struct parsed_input;
     run.input = request.input;
     if (run.input == nullptr && request.serialized_input != nullptr) {
-      if (!parsed_input.ParseFromString(*request.serialized_input)) {
+      wire_input = WireStruct::Read(*request.serialized_input);
+      if (wire_input.has_value()) {
+        run.wire_input = &*wire_input;
+      } else if (parsed_input.ParseFromString(*request.serialized_input)) {
+        run.input = &parsed_input;
+      } else {
         return absl::InvalidArgumentError("the evaluation's input does not parse as a Struct");
       }
-      run.input = &parsed_input;
     }
     run.limits = request.limits;
     run.deadline = request.deadline;

@@ -9,9 +9,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cancellation.h"
-#include "common/inline_arena.h"
-#include "google/protobuf/arena.h"
-#include "google/protobuf/struct.pb.h"
 #include "sandbox/answered_connector_host.h"
 #include "sandbox/framed_channel.h"
 #include "sandbox/worker_lockdown.h"
@@ -60,16 +57,11 @@ ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,
                                                                    ? TypeCheck::kRun
                                                                    : TypeCheck::kSkip));
   }
-  InlineArena<> arena;
-  auto* input = google::protobuf::Arena::CreateMessage<google::protobuf::Struct>(arena.get());
-  absl::StatusOr<SandboxRequest> evaluate = FromMessage(request.evaluate(), input);
-  if (!evaluate.ok()) {
-    return ToReply(request.id(), absl::StatusOr<SandboxResult>(evaluate.status()));
-  }
+  SandboxRequest evaluate = FromMessage(request.evaluate());
   AnsweredConnectorHost connector_host(request.evaluate());
-  evaluate->cancellation = &cancellation;
-  evaluate->connector_host = &connector_host;
-  const absl::StatusOr<SandboxResult> result = sandbox.Evaluate(*evaluate);
+  evaluate.cancellation = &cancellation;
+  evaluate.connector_host = &connector_host;
+  const absl::StatusOr<SandboxResult> result = sandbox.Evaluate(evaluate);
   ipc::FromWorker reply = ToReply(request.id(), result);
   if (result.ok() && result->evaluation.suspended && connector_host.pending().has_value()) {
     *reply.mutable_connector_call() = *connector_host.pending();

@@ -9,55 +9,67 @@
 
 namespace evaluatecode::sandbox {
 
-void ValueBridge::PushStruct(duk_context* ctx, const google::protobuf::Struct& value) {
-  const size_t begin = entries_.size();
-  for (const auto& [key, field] : value.fields()) entries_.emplace_back(&key, &field);
-  const size_t end = entries_.size();
-  std::sort(entries_.begin() + begin, entries_.end(),
-            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+// Defined, not assigned: a key such as "__proto__" must become an own property rather than run
+// Object.prototype's setter. Keys come in the views' sorted order, so that the order the script
+// iterates them in does not depend on protobuf's map layout.
+template <typename View>
+void ValueBridge::PushObjectOf(duk_context* ctx, const View& view,
+                               const typename View::Object& object) {
   duk_require_stack(ctx, 3);
   duk_push_object(ctx);
-  for (size_t i = begin; i < end; ++i) {
-    // Defined, not assigned: a key such as "__proto__" must become an own property rather than
-    // run Object.prototype's setter.
-    duk_push_lstring(ctx, entries_[i].first->data(), entries_[i].first->size());
-    PushValue(ctx, *entries_[i].second);
+  view.ForEachMember(object, [&](absl::string_view key, const typename View::Value& value) {
+    duk_push_lstring(ctx, key.data(), key.size());
+    PushValueOf(ctx, view, value);
     duk_def_prop(ctx, -3,
                  DUK_DEFPROP_HAVE_VALUE | DUK_DEFPROP_SET_WRITABLE | DUK_DEFPROP_SET_ENUMERABLE |
                      DUK_DEFPROP_SET_CONFIGURABLE);
-  }
-  entries_.resize(begin);
+  });
 }
 
-void ValueBridge::PushValue(duk_context* ctx, const google::protobuf::Value& value) {
-  switch (value.kind_case()) {
-    case google::protobuf::Value::kNumberValue:
-      duk_push_number(ctx, value.number_value());
+template <typename View>
+void ValueBridge::PushValueOf(duk_context* ctx, const View& view,
+                              const typename View::Value& value) {
+  switch (View::KindOf(value)) {
+    case JsonKind::kNumber:
+      duk_push_number(ctx, View::Number(value));
       return;
-    case google::protobuf::Value::kStringValue:
-      duk_push_lstring(ctx, value.string_value().data(), value.string_value().size());
-      return;
-    case google::protobuf::Value::kBoolValue:
-      duk_push_boolean(ctx, value.bool_value());
-      return;
-    case google::protobuf::Value::kStructValue:
-      PushStruct(ctx, value.struct_value());
-      return;
-    case google::protobuf::Value::kListValue: {
-      const google::protobuf::ListValue& list = value.list_value();
-      duk_require_stack(ctx, 2);
-      duk_push_array(ctx);
-      for (int i = 0; i < list.values_size(); ++i) {
-        PushValue(ctx, list.values(i));
-        duk_put_prop_index(ctx, -2, static_cast<duk_uarridx_t>(i));
-      }
+    case JsonKind::kString: {
+      const absl::string_view text = View::Text(value);
+      duk_push_lstring(ctx, text.data(), text.size());
       return;
     }
-    case google::protobuf::Value::kNullValue:
-    case google::protobuf::Value::KIND_NOT_SET:
+    case JsonKind::kBool:
+      duk_push_boolean(ctx, View::Boolean(value));
+      return;
+    case JsonKind::kObject:
+      PushObjectOf(ctx, view, View::ObjectOf(value));
+      return;
+    case JsonKind::kList: {
+      duk_require_stack(ctx, 2);
+      duk_push_array(ctx);
+      duk_uarridx_t index = 0;
+      view.ForEachElement(value, [&](const typename View::Value& element) {
+        PushValueOf(ctx, view, element);
+        duk_put_prop_index(ctx, -2, index++);
+      });
+      return;
+    }
+    case JsonKind::kNull:
       duk_push_null(ctx);
       return;
   }
+}
+
+void ValueBridge::PushStruct(duk_context* ctx, const google::protobuf::Struct& value) {
+  PushObjectOf(ctx, ProtobufJsonView(entries_), value);
+}
+
+void ValueBridge::PushValue(duk_context* ctx, const google::protobuf::Value& value) {
+  PushValueOf(ctx, ProtobufJsonView(entries_), value);
+}
+
+void ValueBridge::PushWireStruct(duk_context* ctx, const WireStruct& value) {
+  PushObjectOf(ctx, WireJsonView(value), value.root());
 }
 
 bool ValueBridge::ToProto(duk_context* ctx, duk_idx_t index, size_t max_json_bytes,

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/json_view.h"
+#include "common/wire_struct.h"
 #include "duktape.h"
 #include "google/protobuf/struct.pb.h"
 
@@ -31,6 +33,10 @@ class ValueBridge {
   // Pushes any JSON value (objects with sorted keys, as PushStruct).
   void PushValue(duk_context* ctx, const google::protobuf::Value& value);
 
+  // Pushes an object read from its wire bytes (common/wire_struct.h) as PushStruct pushes the
+  // Struct protobuf would parse from them.
+  void PushWireStruct(duk_context* ctx, const WireStruct& value);
+
   // Converts the JS value at `index` into `out` (strings as valid UTF-8) with JSON.stringify's
   // semantics for undefined
   // properties (omitted) and undefined array elements (null), calling toJSON() where present.
@@ -44,12 +50,18 @@ class ValueBridge {
   const std::string& invalid_reason() const { return invalid_reason_; }
 
  private:
+  // One walk for both kinds of input (common/json_view.h).
+  template <typename View>
+  void PushObjectOf(duk_context* ctx, const View& view, const typename View::Object& object);
+  template <typename View>
+  void PushValueOf(duk_context* ctx, const View& view, const typename View::Value& value);
+
   bool Convert(duk_context* ctx, duk_idx_t index, int depth, google::protobuf::Value* out);
   bool Fail(int depth, const char* what);
   bool CountBytes(size_t bytes, int depth);
 
   // Scratch for PushStruct: entries of every object being pushed, sorted per object.
-  std::vector<std::pair<const std::string*, const google::protobuf::Value*>> entries_;
+  ProtobufJsonView::Scratch entries_;
 
   // State of one ToProto() call. The path is kept as raw pointers into Duktape strings that stay on
   // the value stack while their level is being converted.

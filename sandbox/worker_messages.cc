@@ -41,15 +41,11 @@ ipc::EvaluateRequest ToMessage(const SandboxRequest& request) {
   return message;
 }
 
-absl::StatusOr<SandboxRequest> FromMessage(const ipc::EvaluateRequest& message,
-                                           google::protobuf::Struct* input) {
-  if (!input->ParseFromString(message.input())) {
-    return absl::InvalidArgumentError("the evaluation's input does not parse as a Struct");
-  }
+SandboxRequest FromMessage(const ipc::EvaluateRequest& message) {
   SandboxRequest request;
   request.source = message.source();
   request.code_sha256 = message.code_sha256();
-  request.input = input;
+  request.serialized_input = &message.input();
   request.limits.memory_bytes = message.limits().memory_bytes();
   request.limits.max_log_bytes = message.limits().max_log_bytes();
   request.limits.max_output_bytes = message.limits().max_output_bytes();

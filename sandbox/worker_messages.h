@@ -12,10 +12,9 @@ namespace evaluatecode::sandbox {
 // Conversions between the sandbox's C++ types and the worker protocol's messages.
 
 ipc::EvaluateRequest ToMessage(const SandboxRequest& request);
-// `input` receives the request's input; the returned request points at it. kInvalidArgument when
-// the input does not parse.
-absl::StatusOr<SandboxRequest> FromMessage(const ipc::EvaluateRequest& message,
-                                           google::protobuf::Struct* input);
+// The request's input stays `message`'s bytes (`serialized_input`, read by the sandbox, which
+// answers kInvalidArgument when they do not parse): `message` must outlive the request.
+SandboxRequest FromMessage(const ipc::EvaluateRequest& message);
 
 ipc::CompileOutcome ToMessage(const CompileOutcome& outcome);
 CompileOutcome FromMessage(const ipc::CompileOutcome& message);

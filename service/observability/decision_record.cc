@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/sha256.h"
+#include "common/json_view.h"
 #include "common/wire_struct.h"
 #include "service/observability/json_writer.h"
 #include "service/observability/traceparent.h"
@@ -21,85 +22,8 @@ const InputMask& NoMask() {
   return *kNoMask;
 }
 
-// The input's kinds, as both views below name them.
-using Kind = WireStruct::Kind;
-
-// The two ways a JSON-like value reaches the record: protobuf's Struct and Value (a result, a
-// connector call, a request parsed whole) and a WireStruct (a request's input read from its bytes,
-// common/wire_struct.h). ValueWriter walks either through the same few calls.
-struct ProtobufView {
-  using Object = google::protobuf::Struct;
-  using Value = google::protobuf::Value;
-
-  static Kind KindOf(const Value& value) {
-    switch (value.kind_case()) {
-      case Value::kNumberValue:
-        return Kind::kNumber;
-      case Value::kStringValue:
-        return Kind::kString;
-      case Value::kBoolValue:
-        return Kind::kBool;
-      case Value::kStructValue:
-        return Kind::kObject;
-      case Value::kListValue:
-        return Kind::kList;
-      case Value::kNullValue:
-      case Value::KIND_NOT_SET:
-        break;
-    }
-    return Kind::kNull;
-  }
-  static double Number(const Value& value) { return value.number_value(); }
-  static absl::string_view Text(const Value& value) { return value.string_value(); }
-  static bool Boolean(const Value& value) { return value.bool_value(); }
-  static const Object& ObjectOf(const Value& value) { return value.struct_value(); }
-
-  // Keys sorted: protobuf maps have no order, and a record should read the same every time.
-  template <typename Visit>
-  static void ForEachMember(const Object& object, Visit visit) {
-    std::vector<const google::protobuf::Map<std::string, Value>::value_type*> members;
-    members.reserve(object.fields().size());
-    for (const auto& member : object.fields()) members.push_back(&member);
-    std::sort(members.begin(), members.end(),
-              [](const auto* a, const auto* b) { return a->first < b->first; });
-    for (const auto* member : members) visit(member->first, member->second);
-  }
-  template <typename Visit>
-  static void ForEachElement(const Value& list, Visit visit) {
-    for (const Value& element : list.list_value().values()) visit(element);
-  }
-};
-
-// A view of a tree (copied by reference); its members come sorted.
-class WireView {
- public:
-  using Object = WireStruct::Node;
-  using Value = WireStruct::Node;
-
-  explicit WireView(const WireStruct& tree) : tree_(tree) {}
-
-  static Kind KindOf(const Value& value) { return value.kind; }
-  static double Number(const Value& value) { return value.number; }
-  static absl::string_view Text(const Value& value) { return value.text; }
-  static bool Boolean(const Value& value) { return value.boolean; }
-  static const Object& ObjectOf(const Value& value) { return value; }
-
-  template <typename Visit>
-  void ForEachMember(const Object& object, Visit visit) const {
-    for (const WireStruct::Member& member : tree_.members(object)) {
-      visit(member.key, tree_.node(member.value));
-    }
-  }
-  template <typename Visit>
-  void ForEachElement(const Value& list, Visit visit) const {
-    for (const uint32_t element : tree_.elements(list)) visit(tree_.node(element));
-  }
-
- private:
-  const WireStruct& tree_;
-};
-
-// A JSON-like value → JSON by hand rather than through protobuf's JSON printer: the input comes
+// A JSON-like value (either view of common/json_view.h) → JSON by hand rather than through
+// protobuf's JSON printer: the input comes
 // from the caller's binary message, where NaN or Infinity is possible, and protobuf refuses to print
 // those, which would lose the record. Like JSON.stringify, they become null. With a mask (the
 // request's input), masked members are written as "***"; `path` is the current node's input path,
@@ -107,7 +31,7 @@ class WireView {
 template <typename View>
 class ValueWriter {
  public:
-  explicit ValueWriter(JsonWriter& out, View view = View(), const InputMask& mask = NoMask())
+  ValueWriter(JsonWriter& out, View view, const InputMask& mask = NoMask())
       : out_(out), view_(view), mask_(mask) {}
 
   void WriteObject(const typename View::Object& object) {
@@ -152,21 +76,21 @@ class ValueWriter {
   void WriteValue(const typename View::Value& value, const InputMask::Position& at,
                   std::string& path) {
     switch (View::KindOf(value)) {
-      case Kind::kNumber:
+      case JsonKind::kNumber:
         out_.Double(View::Number(value));
         return;
-      case Kind::kString:
+      case JsonKind::kString:
         out_.String(View::Text(value));
         return;
-      case Kind::kBool:
+      case JsonKind::kBool:
         out_.Bool(View::Boolean(value));
         return;
-      case Kind::kObject:
+      case JsonKind::kObject:
         WriteObject(View::ObjectOf(value), at, path);
         return;
-      case Kind::kList:
+      case JsonKind::kList:
         break;
-      case Kind::kNull:
+      case JsonKind::kNull:
         out_.Null();
         return;
     }
@@ -267,6 +191,7 @@ void WriteLogs(const google::protobuf::RepeatedPtrField<evaluate::v1::LogEntry>&
 void WriteConnectorCalls(
     const google::protobuf::RepeatedPtrField<evaluate::v1::ConnectorCall>& calls,
     JsonWriter& out) {
+  ProtobufJsonView::Scratch scratch;
   out.BeginArray();
   for (const evaluate::v1::ConnectorCall& call : calls) {
     out.BeginObject();
@@ -275,7 +200,7 @@ void WriteConnectorCalls(
     out.Key("operation");
     out.String(call.operation());
     out.Key("params");
-    ValueWriter<ProtobufView>(out).WriteObject(call.params());
+    ValueWriter(out, ProtobufJsonView(scratch)).WriteObject(call.params());
     out.Key("http_status");
     out.Int(call.http_status());
     out.Key("duration");
@@ -287,7 +212,7 @@ void WriteConnectorCalls(
     out.Key("error_reason");
     out.String(call.error_reason());
     out.Key("response");
-    ValueWriter<ProtobufView>(out).WriteValue(call.response());
+    ValueWriter(out, ProtobufJsonView(scratch)).WriteValue(call.response());
     out.EndObject();
   }
   out.EndArray();
@@ -375,11 +300,11 @@ absl::StatusOr<std::string> DecisionRecordToJson(const DecisionRecord& record,
   out.Key("limits");
   WriteLimits(request.limits(), out);
 
+  ProtobufJsonView::Scratch scratch;
   if (record.wire_input != nullptr) {
-    const WireView view(*record.wire_input);
-    WriteInput(view, record.wire_input->root(), mask, out);
+    WriteInput(WireJsonView(*record.wire_input), record.wire_input->root(), mask, out);
   } else {
-    WriteInput(ProtobufView(), request.input(), mask, out);
+    WriteInput(ProtobufJsonView(scratch), request.input(), mask, out);
   }
 
   if (record.response != nullptr) {
@@ -387,7 +312,7 @@ absl::StatusOr<std::string> DecisionRecordToJson(const DecisionRecord& record,
     out.Key("outcome");
     out.String("OK");
     out.Key("result");
-    ValueWriter<ProtobufView>(out).WriteValue(response.result());
+    ValueWriter(out, ProtobufJsonView(scratch)).WriteValue(response.result());
     if (response.has_decision()) {
       out.Key("decision");
       out.BeginObject();

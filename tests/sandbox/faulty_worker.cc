@@ -49,12 +49,7 @@ void WriteRaw(const std::string& bytes) {
 }
 
 ipc::FromWorker Answer(Sandbox& sandbox, const ipc::ToWorker& request) {
-  google::protobuf::Struct input;
-  absl::StatusOr<SandboxRequest> evaluate = FromMessage(request.evaluate(), &input);
-  if (!evaluate.ok()) {
-    return ToReply(request.id(), absl::StatusOr<SandboxResult>(evaluate.status()));
-  }
-  return ToReply(request.id(), sandbox.Evaluate(*evaluate));
+  return ToReply(request.id(), sandbox.Evaluate(FromMessage(request.evaluate())));
 }
 
 // A frame as WriteFrame makes it, for writing several in one go.

@@ -1,12 +1,15 @@
-// The in-process sandbox (development isolation) takes its input parsed or as bytes only: the
-// service leaves a plain input unparsed (common/wire_struct.h), and the script must see it anyway.
+// The in-process sandbox (development isolation, and what runs inside each worker) takes its input
+// parsed or as bytes only: the service and the worker leave a plain input unparsed
+// (common/wire_struct.h), and the script must see it all the same.
 #include "sandbox/in_process_sandbox.h"
 
 #include <memory>
 #include <string>
 
 #include "common/time_source.h"
+#include "common/wire_struct.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -54,6 +57,44 @@ TEST_F(InProcessSandboxTest, AnInputGivenOnlyAsBytesIsTheInput) {
   SandboxRequest empty = Request("return Object.keys(input).length;");
   ASSERT_OK_AND_ASSIGN(result, sandbox_->Evaluate(empty));
   EXPECT_EQ(result.evaluation.result.number_value(), 0);
+}
+
+// Bytes that read plainly become the input through a WireStruct, others through protobuf's parse:
+// the script sees the same object either way, keys in the same order.
+TEST_F(InProcessSandboxTest, AnInputReadFromItsBytesIsTheObjectItsStructWouldBe) {
+  google::protobuf::Struct input;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  R"({"b": [1, "two", true, null, {"z": 1, "a": [[]]}], "a": {"": -0.5},
+                      "__proto__": {"polluted": true}, "ü": "é"})",
+                  &input)
+                  .ok());
+  (*input.mutable_fields())["unset"];
+  const std::string script =
+      "var keys = []; for (var k in input) keys.push(k);"
+      "return JSON.stringify([keys, input, Object.keys(input.b[4]), ({}).polluted === undefined]);";
+  SandboxRequest parsed = Request(script);
+  parsed.input = &input;
+  ASSERT_OK_AND_ASSIGN(SandboxResult expected, sandbox_->Evaluate(parsed));
+  ASSERT_FALSE(expected.evaluation.error.has_value()) << expected.evaluation.error->message;
+
+  const std::string bytes = input.SerializeAsString();
+  ASSERT_TRUE(WireStruct::Read(bytes).has_value());
+  SandboxRequest read = Request(script);
+  read.serialized_input = &bytes;
+  ASSERT_OK_AND_ASSIGN(SandboxResult result, sandbox_->Evaluate(read));
+  EXPECT_EQ(result.evaluation.result.string_value(), expected.evaluation.result.string_value());
+  EXPECT_THAT(result.evaluation.result.string_value(),
+              ::testing::StartsWith(R"([["__proto__","a","b","unset","ü"],)"));
+
+  // A key twice is protobuf's to settle (the last wins): these bytes take the parse.
+  google::protobuf::Struct again;
+  (*again.mutable_fields())["a"].set_number_value(7);
+  const std::string twice = bytes + again.SerializeAsString();
+  ASSERT_FALSE(WireStruct::Read(twice).has_value());
+  SandboxRequest merged = Request("return input.a + input['ü'];");
+  merged.serialized_input = &twice;
+  ASSERT_OK_AND_ASSIGN(result, sandbox_->Evaluate(merged));
+  EXPECT_EQ(result.evaluation.result.string_value(), "7é");
 }
 
 TEST_F(InProcessSandboxTest, InputBytesThatDoNotParseAreAnInvalidArgument) {
