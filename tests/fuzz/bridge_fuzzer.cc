@@ -8,15 +8,18 @@
 // 64 levels deep or more, which the bridge documents as invalid (kResultInvalid); any other error is
 // a failure; so is an input holding a non-finite number (protobuf reads 1e999 as infinity), which
 // the bridge documents as not JSON (kResultInvalid) too. And a result the bridge accepts must
-// survive a protobuf binary round trip, as it does on its way out of a worker process.
+// survive a protobuf binary round trip, as it does on its way out of a worker process. The same
+// input read from its bytes as a WireStruct (as a worker reads it) gives the same answer.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/time/clock.h"
 #include "common/time_source.h"
+#include "common/wire_struct.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -107,6 +110,21 @@ void Run(const std::string& json) {
   absl::StatusOr<EvaluationResult> result = target->engine->Evaluate(*target->script, request);
   FUZZ_CHECK(result.ok(), "Evaluate failed (our machinery): %s",
              result.status().ToString().c_str());
+  // A worker's way in: the same input read from its bytes (common/wire_struct.h, when they read
+  // plainly) must give the same answer.
+  const std::string bytes = input.SerializeAsString();
+  if (const std::optional<WireStruct> tree = WireStruct::Read(bytes)) {
+    EvaluationRequest from_bytes = request;
+    from_bytes.input = nullptr;
+    from_bytes.wire_input = &*tree;
+    absl::StatusOr<EvaluationResult> again =
+        target->engine->Evaluate(*target->script, from_bytes);
+    FUZZ_CHECK(again.ok() && again->error.has_value() == result->error.has_value() &&
+                   (!again->error.has_value() || again->error->kind == result->error->kind) &&
+                   google::protobuf::util::MessageDifferencer::Equals(again->result,
+                                                                      result->result),
+               "the input read from its bytes gave another answer than its Struct");
+  }
   if (invalid) {
     FUZZ_CHECK(result->error.has_value() &&
                    result->error->kind == ScriptError::Kind::kResultInvalid,
