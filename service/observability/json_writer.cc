@@ -14,28 +14,31 @@ JsonWriter::JsonWriter()
       int_(int64_t{0}),
       uint_(uint64_t{0}),
       serializer_(nlohmann::detail::output_adapter<char>(out_), ' ',
-                  json::error_handler_t::replace) {}
+                  json::error_handler_t::replace) {
+  // A decision record is a few kilobytes: one allocation instead of a dozen regrowths.
+  out_.reserve(4096);
+}
 
 void JsonWriter::BeforeValue() {
   if (after_key_) {
     after_key_ = false;
     return;
   }
-  if (!has_values_.empty()) {
-    if (has_values_.back()) out_ += ',';
-    has_values_.back() = true;
-  }
+  if (!first_) out_ += ',';
+  first_ = false;
 }
 
 void JsonWriter::Open(char bracket) {
   BeforeValue();
   out_ += bracket;
-  has_values_.push_back(false);
+  first_ = true;
 }
 
+// The container is a value of its parent, written there already: whatever follows it in the
+// parent needs a comma.
 void JsonWriter::Close(char bracket) {
-  has_values_.pop_back();
   out_ += bracket;
+  first_ = false;
 }
 
 void JsonWriter::BeginObject() { Open('{'); }
@@ -120,7 +123,7 @@ void JsonWriter::Null() {
 }
 
 std::string JsonWriter::Take() {
-  has_values_.clear();
+  first_ = true;
   after_key_ = false;
   return std::exchange(out_, std::string());
 }

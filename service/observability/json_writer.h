@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
@@ -35,7 +34,7 @@ class JsonWriter {
   void Bool(bool value);
   void Null();
 
-  // The text written so far; the writer is empty afterwards.
+  // The text written so far; the writer is empty afterwards (and allocates anew when reused).
   std::string Take();
 
  private:
@@ -46,8 +45,8 @@ class JsonWriter {
   void Dump(const nlohmann::json& scalar);
 
   std::string out_;
-  // Per open container: whether a value has been written in it yet.
-  std::vector<bool> has_values_;
+  // Whether the next value opens its container (or the text): no comma before it.
+  bool first_ = true;
   bool after_key_ = false;
   // Reused for every scalar so that writing one allocates nothing once warm.
   nlohmann::json string_;
