@@ -127,9 +127,14 @@ TEST(WireStructTest, WhatProtobufRefusesIsDeclined) {
   for (size_t cut = 1; cut < good.size(); ++cut) {
     EXPECT_FALSE(WireStruct::Read(good.substr(0, cut)).has_value()) << cut;
   }
-  // Invalid UTF-8 in a value and in a key.
+  // Invalid UTF-8 in a value and in a key, short or long (ASCII is checked 8 bytes at a time).
   EXPECT_FALSE(WireStruct::Read(Entry("a", StringValue("\xff"))).has_value());
   EXPECT_FALSE(WireStruct::Read(Entry("\xc3", StringValue("a"))).has_value());
+  EXPECT_FALSE(
+      WireStruct::Read(Entry("a", StringValue("abcdefgh\xffijklmnopq"))).has_value());
+  EXPECT_FALSE(WireStruct::Read(Entry("abcdefghijklmnop\xed\xa0\x80", StringValue("a")))
+                   .has_value());  // a surrogate
+  EXPECT_TRUE(ReadsAsProtobufDoes(Entry("abcdefghij", StringValue("abcdefgh ünï 😀 ijklmnop"))));
   // A tag 0, and a nested length past its parent's end.
   EXPECT_FALSE(WireStruct::Read(good + std::string(1, '\0')).has_value());
   std::string overrun = good;
