@@ -60,7 +60,7 @@ class ValueBridge {
   bool Fail(int depth, const char* what);
   bool CountBytes(size_t bytes, int depth);
 
-  // Scratch for PushStruct: entries of every object being pushed, sorted per object.
+  // Scratch for PushStruct and PushValue: entries of every object being pushed, sorted per object.
   ProtobufJsonView::Scratch entries_;
 
   // State of one ToProto() call. The path is kept as raw pointers into Duktape strings that stay on

@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "common/sha256.h"
 #include "common/json_view.h"
+#include "common/sha256.h"
 #include "common/wire_struct.h"
 #include "service/observability/json_writer.h"
 #include "service/observability/traceparent.h"
@@ -23,11 +23,11 @@ const InputMask& NoMask() {
 }
 
 // A JSON-like value (either view of common/json_view.h) → JSON by hand rather than through
-// protobuf's JSON printer: the input comes
-// from the caller's binary message, where NaN or Infinity is possible, and protobuf refuses to print
-// those, which would lose the record. Like JSON.stringify, they become null. With a mask (the
-// request's input), masked members are written as "***"; `path` is the current node's input path,
-// kept only while some mask path is alive below it, for the record's "masked" list.
+// protobuf's JSON printer: the input comes from the caller's binary message, where NaN or Infinity
+// is possible, and protobuf refuses to print those, which would lose the record. Like
+// JSON.stringify, they become null. With a mask (the request's input), masked members are written
+// as "***"; `path` is the current node's input path, kept only while some mask path is alive below
+// it, for the record's "masked" list.
 template <typename View>
 class ValueWriter {
  public:
