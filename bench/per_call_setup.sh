@@ -25,21 +25,8 @@ per_call_setup() {
       for _ in $(seq 50); do grep -q listening "$dir/vendor.log" && break; sleep 0.1; done
       local vendor_port
       vendor_port=$(grep -o '"port":[0-9]*' "$dir/vendor.log" | head -1 | cut -d: -f2)
-      cat > "$dir/config.yaml" <<CONFIG
-evaluator:
-  threads: 1024
-  workers: 2
-  queue_capacity: 2048
-http_client:
-  max_host_connections: 256
-connectors:
-  sift:
-    type: sift
-    base_url: http://127.0.0.1:$vendor_port
-    allow_insecure_loopback: true
-    timeout_ms: 5000
-    auth: {secret_file: $dir/vendor.key}
-CONFIG
+      sed -e "s|@VENDOR_PORT@|$vendor_port|" -e "s|@KEY_FILE@|$dir/vendor.key|" \
+        bench/workloads/server-config.yaml > "$dir/config.yaml"
       load+=(--rpc=evaluate --code_file=bench/workloads/io/script.js
              --input_file=bench/workloads/io/input.json --connectors=sift --timeout_ms=10000
              --deadline=15s)

@@ -194,26 +194,11 @@ def main():
         started.append(vendor)
         vendor_port = vendor.wait_listening()
         config = os.path.join(tmp, "bench-config.yaml")
+        with open(s("bench/workloads/server-config.yaml")) as f:
+            template = f.read()
         with open(config, "w") as f:
-            f.write(f"""# bench/suite.py: the example config's defaults, plus 1,024 evaluations in flight and a
-# larger queue (so that the I/O-bound run can have 1,000 calls in flight: one waiting on the
-# vendor holds no worker and no thread), two workers (one per core), 256 connections to a vendor
-# (the default 128 at 50 ms cap one vendor at 2,560 calls/s: the closed loop of 1,000 would measure
-# that cap, not the server) and the sift connector on the fake vendor.
-evaluator:
-  threads: 1024
-  workers: 2
-  queue_capacity: 2048
-http_client:
-  max_host_connections: 256
-connectors:
-  sift:
-    type: sift
-    base_url: http://127.0.0.1:{vendor_port}
-    allow_insecure_loopback: true
-    timeout_ms: 5000
-    auth: {{secret_file: {key_file}}}
-""")
+            f.write(template.replace("@VENDOR_PORT@", str(vendor_port))
+                    .replace("@KEY_FILE@", key_file))
         server = Process("evaluate_server", [b("service/evaluate_server"), "--config", config,
                                              "--listen", "127.0.0.1:0",
                                              "--metrics_listen", "127.0.0.1:0"])
