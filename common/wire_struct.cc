@@ -106,6 +106,19 @@ class WireStruct::Reader {
                                   text->data(), static_cast<int>(text->size())));
   }
 
+  // Moves a finished container's members or elements, stack[start...], to the end of the tree's
+  // `settled`, and makes `node` an object or list of them.
+  template <typename Item>
+  void Settle(std::vector<Item>& stack, size_t start, std::vector<Item>& settled, Kind kind,
+              uint32_t node) {
+    Node& container = tree_.nodes_[node];
+    container.kind = kind;
+    container.first = static_cast<uint32_t>(settled.size());
+    container.count = static_cast<uint32_t>(stack.size() - start);
+    settled.insert(settled.end(), stack.begin() + static_cast<ptrdiff_t>(start), stack.end());
+    stack.resize(start);
+  }
+
   uint32_t NewNode() {
     tree_.nodes_.emplace_back();
     return static_cast<uint32_t>(tree_.nodes_.size() - 1);
@@ -130,12 +143,7 @@ class WireStruct::Reader {
         }) != members_.end()) {
       return false;
     }
-    Node& node = tree_.nodes_[object];
-    node.kind = Kind::kObject;
-    node.first = static_cast<uint32_t>(tree_.members_.size());
-    node.count = static_cast<uint32_t>(members_.size() - start);
-    tree_.members_.insert(tree_.members_.end(), begin, members_.end());
-    members_.resize(start);
+    Settle(members_, start, tree_.members_, Kind::kObject, object);
     return true;
   }
 
@@ -223,13 +231,7 @@ class WireStruct::Reader {
       if (!ReadValue(value.data(), value.data() + value.size(), element, depth + 1)) return false;
       elements_.push_back(element);
     }
-    Node& node = tree_.nodes_[list];
-    node.kind = Kind::kList;
-    node.first = static_cast<uint32_t>(tree_.elements_.size());
-    node.count = static_cast<uint32_t>(elements_.size() - start);
-    tree_.elements_.insert(tree_.elements_.end(), elements_.begin() + static_cast<ptrdiff_t>(start),
-                           elements_.end());
-    elements_.resize(start);
+    Settle(elements_, start, tree_.elements_, Kind::kList, list);
     return true;
   }
 
