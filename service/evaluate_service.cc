@@ -104,9 +104,10 @@ class CallReactor : public grpc::ServerUnaryReactor {
 
 // A CallReactor whose arena starts in a block of `kFirstBlockBytes` inside it
 // (common/inline_arena.h): up to that, parsing a request allocates nothing, and the call's end
-// frees a few blocks at once. A workflow input needs kilobytes (a protobuf map per object level);
-// Echo's and ListConnectors' messages need a few bytes, and a 16 KiB block made each of their
-// calls one of jemalloc's page-sized allocations: Echo served ≈ 25 % fewer calls.
+// frees a few blocks at once. A script, its response and, when its input must be parsed, a
+// protobuf map per object level need kilobytes; Echo's and ListConnectors' messages need a few
+// bytes, and a 16 KiB block made each of their calls one of jemalloc's page-sized allocations:
+// Echo served ≈ 25 % fewer calls.
 template <size_t kFirstBlockBytes>
 class CallReactorWith final : public CallReactor {
  public:
