@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -36,8 +37,12 @@ extern char** environ;
 namespace evaluatecode::sandbox {
 namespace {
 
-// How often a driver waiting on its worker looks at the run's cancellation and deadline.
+// How often a driver waiting on its worker looks at the run's cancellation and deadline, and an
+// idle driver at whether a caller sent its worker a job.
 constexpr absl::Duration kPollSlice = absl::Milliseconds(10);
+// How long an idle driver keeps looking every slice before it parks: a parked driver waits without
+// a time limit, so a caller that sends its worker a job also rings its doorbell.
+constexpr absl::Duration kParkAfter = absl::Milliseconds(100);
 // How often runs waiting for a worker are looked at for a cancellation (they are also looked at by
 // their deadlines): often enough to answer a cancelled call promptly, rarely enough to cost nothing.
 constexpr absl::Duration kCancellationSlice = absl::Milliseconds(100);
@@ -46,7 +51,21 @@ constexpr absl::Duration kCompileRoundTrip = absl::Seconds(30);
 // How long a driver waits before trying again to start a worker that would not start.
 constexpr absl::Duration kRestartBackoff = absl::Seconds(1);
 
-// A worker process and its driver thread. The process (pid, fds, next_id) belongs to the driver.
+// When a request went to a worker, and the worker's CPU time then.
+struct WorkUnderway {
+  absl::Time wall;
+  std::optional<absl::Duration> cpu;
+};
+
+// A job for a driver, and — when the caller that submitted it found the driver idle and wrote it
+// to the worker itself — how that write went.
+struct Handoff {
+  std::unique_ptr<class Job> job;
+  std::optional<absl::StatusOr<WorkUnderway>> sent;
+};
+
+// A worker process and its driver thread. The process (pid, fds, next_id) belongs to the driver,
+// except while a caller that claimed the idle driver (`sending`) writes it a job.
 struct Worker {
   pid_t pid = -1;  // -1: not running (the driver starts it before taking the next run)
   // The process's CPU-time clock, looked up once: clock_getcpuclockid makes a system call.
@@ -54,10 +73,15 @@ struct Worker {
   int fd = -1;
   int cancel_fd = -1;  // Cancel messages only
   uint64_t next_id = 1;
-  // Guarded by the sandbox's mutex: whether the driver waits for a job, the job handed to it, and
-  // how it is woken.
+  // An eventfd that wakes the driver when it is parked, or when the sandbox stops.
+  int doorbell = -1;
+  // Guarded by the sandbox's mutex: whether the driver waits for a job, whether a caller is
+  // writing one to its worker, whether it waits without a time limit, the job handed to it, and
+  // how it is woken while a caller writes.
   bool idle = false;
-  std::unique_ptr<class Job> handed;
+  bool sending = false;
+  bool parked = false;
+  Handoff handed;
   absl::CondVar wake;
 };
 
@@ -74,12 +98,6 @@ bool AtEndOfStream(int fd) {
   char byte;
   return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
-
-// When a request went to a worker, and the worker's CPU time then.
-struct WorkUnderway {
-  absl::Time wall;
-  std::optional<absl::Duration> cpu;
-};
 
 std::string DescribeExit(int status) {
   if (WIFSIGNALED(status)) {
@@ -208,7 +226,10 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
-      for (Worker& worker : workers_) worker.wake.Signal();
+      for (Worker& worker : workers_) {
+        worker.wake.Signal();
+        Ring(worker);
+      }
     }
     for (std::thread& driver : drivers_) driver.join();
     watcher_.Stop();
@@ -218,16 +239,23 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       absl::MutexLock lock(&mu_);
       left.swap(queue_);
       for (Worker& worker : workers_) {
-        if (worker.handed != nullptr) left.push_back(std::move(worker.handed));
+        if (worker.handed.job != nullptr) left.push_back(std::move(worker.handed.job));
       }
     }
     for (std::unique_ptr<Job>& job : left) Finish(std::move(job), StoppingError());
-    for (Worker& worker : workers_) Stop(worker);
+    for (Worker& worker : workers_) {
+      Stop(worker);
+      if (worker.doorbell >= 0) close(worker.doorbell);
+    }
   }
 
   // Starts every worker (in parallel: each boots on its own), then their drivers.
   absl::Status StartAll() {
     for (Worker& worker : workers_) {
+      worker.doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+      if (worker.doorbell < 0) {
+        return absl::UnavailableError(absl::StrCat("eventfd: ", std::strerror(errno)));
+      }
       absl::Status spawned = Spawn(worker);
       if (!spawned.ok()) return spawned;
     }
@@ -321,25 +349,49 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   // keeps to one warm worker and its compile cache), or waits behind those queued before it.
   void Submit(std::unique_ptr<Job> job) override { Enqueue(std::move(job), /*first=*/false); }
 
-  // Hands `job` to an idle driver, or queues it (at the front when `first`: it was taken from the
-  // queue and could not be run).
+  // Sends `job` to the worker of an idle driver, or queues it (at the front when `first`: it was
+  // taken from the queue and could not be run). The caller writes to the idle worker itself and
+  // hands the driver the job sent: the driver, waiting on its worker's channel, wakes once, at the
+  // reply, where waking it to write the job cost a thread switch more per run.
   void Enqueue(std::unique_ptr<Job> job, bool first) {
+    Worker* claimed = nullptr;
+    bool ring = false;
     {
       absl::MutexLock lock(&mu_);
       if (!stopping_) {
-        for (Worker& worker : workers_) {
-          if (worker.idle && worker.handed == nullptr) {
-            worker.handed = std::move(job);
-            worker.wake.Signal();
-            return;
-          }
+        claimed = IdleWorker();
+        if (claimed == nullptr) {
+          watcher_.LookBy(LookAtBy(*job, time_source_.Now()));
+          first ? queue_.push_front(std::move(job)) : queue_.push_back(std::move(job));
+          return;
         }
-        watcher_.LookBy(LookAtBy(*job, time_source_.Now()));
-        first ? queue_.push_front(std::move(job)) : queue_.push_back(std::move(job));
-        return;
+        claimed->sending = true;
+        ring = std::exchange(claimed->parked, false);
       }
     }
-    Finish(std::move(job), StoppingError());
+    if (claimed == nullptr) return Finish(std::move(job), StoppingError());
+    absl::StatusOr<WorkUnderway> sent = Send(*claimed, job->message);
+    {
+      absl::MutexLock lock(&mu_);
+      claimed->handed = Handoff{std::move(job), std::move(sent)};
+      claimed->sending = false;
+      claimed->wake.Signal();
+      // Under the lock: once the job is handed, the sandbox may be answered and destroyed.
+      if (ring) Ring(*claimed);
+    }
+  }
+
+  // The lowest-numbered driver that waits for a job and has none coming; null when all are busy.
+  Worker* IdleWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    for (Worker& worker : workers_) {
+      if (worker.idle && !worker.sending && worker.handed.job == nullptr) return &worker;
+    }
+    return nullptr;
+  }
+
+  static void Ring(Worker& worker) {
+    const uint64_t one = 1;
+    if (worker.doorbell >= 0) (void)!write(worker.doorbell, &one, sizeof(one));
   }
 
   // A driver: the one thread that talks to `worker`. It takes the oldest waiting job, sends it,
@@ -348,19 +400,24 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   void Drive(Worker& worker) {
     for (;;) {
       if (worker.pid < 0 && !Restart(worker)) return;
-      std::unique_ptr<Job> job = Take(worker);
-      if (job == nullptr) return;
-      const absl::Status sent = Send(worker, job->message);
-      if (absl::IsUnavailable(sent)) {
-        // A worker lost while idle (killed from outside, or broken after its last reply) never
-        // got this job, so the job must not fail, nor count against its code: it goes back to the
-        // front of the queue and this worker is replaced.
+      std::optional<Handoff> next = Take(worker);
+      if (!next.has_value()) return;
+      // A worker lost while idle (killed from outside, or broken after its last reply: its
+      // channel became readable) is replaced before it runs anything. A job it was sent never
+      // reached it, so the job must not fail, nor count against its code: it goes back to the
+      // front of the queue.
+      std::unique_ptr<Job> job = std::move(next->job);
+      const absl::StatusOr<WorkUnderway> sent =
+          job == nullptr          ? absl::UnavailableError("the idle worker's channel is readable")
+          : next->sent.has_value() ? *std::move(next->sent)
+                                   : Send(worker, job->message);
+      if (absl::IsUnavailable(sent.status())) {
         Stop(worker);
         CountFailure(/*killed=*/false);
-        Enqueue(std::move(job), /*first=*/true);
+        if (job != nullptr) Enqueue(std::move(job), /*first=*/true);
         continue;
       }
-      Outcome outcome = sent.ok() ? Exchange(worker, *job) : Outcome(sent);
+      Outcome outcome = sent.ok() ? Exchange(worker, *job, *sent) : Outcome(sent.status());
       RetireIfSpent(worker);
       if (worker.pid >= 0) BecomeReady(worker);
       Finish(std::move(job), std::move(outcome));
@@ -375,23 +432,60 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     ClaimNextJob(worker);
   }
 
-  // Marks the driver idle and, unless a job was handed to it already, hands it the oldest
-  // waiting one (else Enqueue hands it the next one submitted).
+  // Marks the driver idle and, unless a job was handed to it already or a caller is sending one,
+  // hands it the oldest waiting one (else Enqueue sends it the next one submitted).
   void ClaimNextJob(Worker& worker) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     worker.idle = true;
-    if (worker.handed != nullptr || queue_.empty()) return;
-    worker.handed = std::move(queue_.front());
+    if (worker.handed.job != nullptr || worker.sending || queue_.empty()) return;
+    worker.handed.job = std::move(queue_.front());
     queue_.pop_front();
   }
 
-  // The job handed to this driver, else the oldest waiting one, else the next one submitted; null
-  // when the sandbox is stopping.
-  std::unique_ptr<Job> Take(Worker& worker) {
+  // The job handed to this driver (sent to its worker already when a caller found it idle), else
+  // the oldest waiting one, else the next one submitted. Meanwhile the driver waits on its
+  // worker's channel, where the reply to a job a caller sent wakes it: every slice for a while,
+  // so that it learns of such a job's deadline and cancellation in time even if no reply comes,
+  // then parked, without a time limit, until its doorbell rings. A Handoff without a job: the
+  // idle worker's channel became readable. Nullopt when the sandbox is stopping.
+  std::optional<Handoff> Take(Worker& worker) {
+    const absl::Time idle_since = absl::Now();
     absl::MutexLock lock(&mu_);
     ClaimNextJob(worker);
-    while (worker.handed == nullptr && !stopping_) worker.wake.Wait(&mu_);
-    worker.idle = false;
-    return std::move(worker.handed);
+    for (;;) {
+      if (worker.sending) {
+        worker.wake.Wait(&mu_);
+        continue;
+      }
+      if (worker.handed.job != nullptr) {
+        worker.idle = false;
+        return std::exchange(worker.handed, Handoff{});
+      }
+      if (stopping_) return std::nullopt;
+      worker.parked = absl::Now() - idle_since >= kParkAfter;
+      const bool parked = worker.parked;
+      mu_.Unlock();
+      const bool readable = AwaitChannelOrDoorbell(worker, parked);
+      mu_.Lock();
+      worker.parked = false;
+      if (readable && !worker.sending && worker.handed.job == nullptr) {
+        worker.idle = false;
+        return Handoff{};
+      }
+    }
+  }
+
+  // Waits for the idle worker's channel to become readable (true), its doorbell, or, unless
+  // parked, the end of a slice.
+  static bool AwaitChannelOrDoorbell(Worker& worker, bool parked) {
+    pollfd fds[2] = {{worker.fd, POLLIN, 0}, {worker.doorbell, POLLIN, 0}};
+    const int timeout_ms =
+        parked ? -1 : static_cast<int>(absl::ToInt64Milliseconds(kPollSlice));
+    if (poll(fds, 2, timeout_ms) <= 0) return false;
+    if (fds[1].revents != 0) {
+      uint64_t count;
+      (void)!read(worker.doorbell, &count, sizeof(count));
+    }
+    return fds[0].revents != 0;
   }
 
   // The watcher's scan: answers a job that waits for a worker past its deadline (the workers are
@@ -421,9 +515,10 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     return next;
   }
 
-  // Gives `request` the worker's next id and writes it. kUnavailable when the worker is lost (the
-  // request did not reach it); any other error is ours, and the worker is untouched.
-  static absl::Status Send(Worker& worker, ipc::ToWorker& request) {
+  // Gives `request` the worker's next id and writes it; says when, and the worker's CPU time
+  // then. kUnavailable when the worker is lost (the request did not reach it); any other error is
+  // ours, and the worker is untouched.
+  absl::StatusOr<WorkUnderway> Send(Worker& worker, ipc::ToWorker& request) const {
     // An idle worker's channel has nothing to read, unless the worker is gone (end of stream) or
     // broke the protocol (a reply nobody asked for).
     pollfd poll_fd{worker.fd, POLLIN, 0};
@@ -431,20 +526,21 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       return absl::UnavailableError("the idle worker's channel is readable");
     }
     request.set_id(worker.next_id++);
+    const WorkUnderway since{time_source_.Now(), CpuTimeOf(worker)};
     // A write that fails leaves an incomplete frame at most: the worker cannot have started it.
-    return WriteFrame(worker.fd, request);
+    if (absl::Status written = WriteFrame(worker.fd, request); !written.ok()) return written;
+    return since;
   }
 
-  // Waits for the answer to `job` (just sent on `worker`), ending the worker if the run overruns
-  // or breaks the channel.
-  Outcome Exchange(Worker& worker, const Job& job) {
+  // Waits for the answer to `job`, sent on `worker` at `since`, ending the worker if the run
+  // overruns or breaks the channel.
+  Outcome Exchange(Worker& worker, const Job& job, const WorkUnderway& since) {
     const ipc::ToWorker& request = job.message;
     const Cancellation* cancellation = job.cancellation;
     const std::string& sha = job.sha;
     const uint64_t id = request.id();
     absl::Time kill_at = job.deadline + options_.kill_grace;
     bool cancel_sent = false;
-    const WorkUnderway since{time_source_.Now(), CpuTimeOf(worker)};
     for (;;) {
       const absl::Time now = time_source_.Now();
       if (!cancel_sent && cancellation != nullptr && cancellation->IsCancelled()) {

@@ -202,6 +202,54 @@ TEST_F(WorkerSandboxTest, AWorkerThatDiesMidEvaluationIsAnsweredCrashedAndReplac
   EXPECT_EQ(sandbox_->stats().crashes, 1);
 }
 
+// A caller that finds a driver idle writes the job to its worker itself; a driver idle for a
+// while waits without a time limit (parked) until its doorbell rings. Its runs must still end at
+// their deadlines and cancellations.
+TEST_F(WorkerSandboxTest, AJobSentToTheWorkerOfAParkedDriverStillEndsAtItsDeadlineOrCancellation) {
+  const absl::Duration kLongerThanAnyDriverStaysUnparked = absl::Milliseconds(400);
+  absl::SleepFor(kLongerThanAnyDriverStaysUnparked);
+  absl::Time start = absl::Now();
+  SandboxResult overran = Run(
+      "return /(a+)+b/.test('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');",
+      absl::Milliseconds(200));
+  absl::Duration elapsed = absl::Now() - start;
+  ASSERT_TRUE(overran.evaluation.error.has_value());
+  EXPECT_EQ(overran.evaluation.error->kind, ScriptError::Kind::kTimeout);
+  EXPECT_LT(elapsed, absl::Milliseconds(200 + 100 + 150));  // deadline + grace + slack
+
+  absl::SleepFor(kLongerThanAnyDriverStaysUnparked);
+  Cancellation cancellation;
+  std::thread canceller([&] {
+    absl::SleepFor(absl::Milliseconds(200));
+    cancellation.Cancel(CancellationCause::kCallerCancelled);
+  });
+  start = absl::Now();
+  SandboxResult cancelled = Run("while (true) {}", absl::Seconds(10), &cancellation);
+  elapsed = absl::Now() - start;
+  canceller.join();
+  ASSERT_TRUE(cancelled.evaluation.error.has_value());
+  EXPECT_EQ(cancelled.evaluation.error->kind, ScriptError::Kind::kCancelled);
+  EXPECT_LT(elapsed, absl::Seconds(1));
+  EXPECT_EQ(sandbox_->stats().kills, 1);  // the regex's worker; the loop stopped itself
+}
+
+// An idle driver waits on its worker's channel, so a worker that dies while idle is replaced
+// then, with no job involved, not when the next job finds it gone.
+TEST_F(WorkerSandboxTest, AWorkerThatDiesWhileIdleIsReplacedBeforeItIsGivenAJob) {
+  const std::vector<pid_t> pids = WorkerPids();
+  ASSERT_EQ(pids.size(), 2u);
+  for (pid_t pid : pids) kill(pid, SIGKILL);
+  for (int i = 0; i < 200 && sandbox_->stats().starts < 4; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(sandbox_->stats().starts, 4);
+  EXPECT_EQ(sandbox_->stats().crashes, 2);
+  EXPECT_EQ(sandbox_->stats().kills, 0);
+  SandboxResult result = Run("return 'served';");
+  ASSERT_FALSE(result.evaluation.error.has_value()) << result.evaluation.error->message;
+  EXPECT_EQ(result.evaluation.result.string_value(), "served");
+}
+
 TEST_F(WorkerSandboxTest, CodeThatKeepsKillingWorkersIsQuarantined) {
   const std::string bomb = "var a = []; a[3e7] = 1; return a.join().length;";
   for (int i = 0; i < 2; ++i) {
