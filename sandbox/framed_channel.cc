@@ -30,12 +30,13 @@ absl::Status WriteAll(int fd, const char* data, size_t size) {
 absl::Status ReadAll(int fd, char* data, size_t size, absl::Time deadline) {
   // Failures say how far the read got: a frame cut short is a broken peer, not a closed one.
   size_t done = 0;
-  // Without a deadline the read itself waits (the channels are blocking sockets). With one, read
-  // first and wait only when nothing is there: most frames are, whole, by the time the reader
-  // looks (a poll before every read was two system calls more per frame).
-  const int flags = deadline == absl::InfiniteFuture() ? 0 : MSG_DONTWAIT;
+  // Read first and wait only when nothing is there: most frames are, whole, by the time the reader
+  // looks. The wait is a poll for input, never a blocking recv: a reader blocked in recv on a
+  // Unix socket is woken each time its peer reads what this side sent (the kernel announces the
+  // freed space to every sleeper on the socket), so the worker woke twice per request where once
+  // does.
   while (done < size) {
-    const ssize_t got = recv(fd, data + done, size - done, flags);
+    const ssize_t got = recv(fd, data + done, size - done, MSG_DONTWAIT);
     if (got > 0) {
       done += static_cast<size_t>(got);
       continue;
@@ -48,16 +49,17 @@ absl::Status ReadAll(int fd, char* data, size_t size, absl::Time deadline) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       return absl::UnavailableError(absl::StrCat("read from peer: ", std::strerror(errno)));
     }
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("read from peer timed out with ", done, " of ", size, " bytes read"));
+    int timeout_ms = -1;
+    if (deadline != absl::InfiniteFuture()) {
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("read from peer timed out with ", done, " of ", size, " bytes read"));
+      }
+      timeout_ms = static_cast<int>(std::min<int64_t>(
+          absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 1 << 30));
     }
-    // Only a deadline gets here on a blocking socket; without one (a non-blocking descriptor) the
-    // loop waits in slices of the cap.
     pollfd poll_fd{fd, POLLIN, 0};
-    const int timeout_ms = static_cast<int>(std::min<int64_t>(
-        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 1 << 30));
     if (poll(&poll_fd, 1, timeout_ms) < 0 && errno != EINTR) {
       return absl::UnavailableError(absl::StrCat("waiting for the peer: ", std::strerror(errno)));
     }
