@@ -36,6 +36,12 @@ class CallReactor : public grpc::ServerUnaryReactor {
     service_.Unregister(this);
     delete this;
   }
+  // Not gRPC's API (its own trivial reactors use it), but the only way to spare every call a hop
+  // to gRPC's executor thread for OnDone: a wake-up and a thread switch per call (perf,
+  // sched_wakeup under W3: nexting_thread -> default-executor from ScheduleOnDone). Both
+  // reactions are trivial — raise a flag; unregister and free the call — so they may run on
+  // whichever gRPC thread completes the call.
+  bool InternalInlineable() override { return true; }
 
   // Makes the call's request and response; the request parsed from the bytes received, or empty
   // with the error that says why it does not parse.
