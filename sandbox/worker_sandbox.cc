@@ -48,6 +48,9 @@ constexpr absl::Duration kParkAfter = absl::Milliseconds(100);
 constexpr absl::Duration kCancellationSlice = absl::Milliseconds(100);
 // Budget of a CompileCode round trip (the compile has its own, smaller budget inside the worker).
 constexpr absl::Duration kCompileRoundTrip = absl::Seconds(30);
+// The largest request a submitter writes to an idle worker itself: well within a Unix socket's
+// default send buffer (net.core.wmem_default, 208 KiB), so that the write never waits.
+constexpr size_t kMaxFrameASubmitterWrites = 64 << 10;
 // How long a driver waits before trying again to start a worker that would not start.
 constexpr absl::Duration kRestartBackoff = absl::Seconds(1);
 
@@ -352,8 +355,13 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   // Sends `job` to the worker of an idle driver, or queues it (at the front when `first`: it was
   // taken from the queue and could not be run). The caller writes to the idle worker itself and
   // hands the driver the job sent: the driver, waiting on its worker's channel, wakes once, at the
-  // reply, where waking it to write the job cost a thread switch more per run.
+  // reply, where waking it to write the job cost a thread switch more per run. A job too large to
+  // write without waiting is handed to the driver unsent, and its doorbell rung.
   void Enqueue(std::unique_ptr<Job> job, bool first) {
+    // A submitter is a gRPC or HTTP thread and must never wait for a worker to read: it writes a
+    // frame only when the frame fits in the idle worker's empty socket buffer whatever the worker
+    // does; a larger one its driver writes.
+    const bool fits = job->message.ByteSizeLong() <= kMaxFrameASubmitterWrites;
     Worker* claimed = nullptr;
     bool ring = false;
     {
@@ -363,6 +371,11 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
         if (claimed == nullptr) {
           watcher_.LookBy(LookAtBy(*job, time_source_.Now()));
           first ? queue_.push_front(std::move(job)) : queue_.push_back(std::move(job));
+          return;
+        }
+        if (!fits) {
+          claimed->handed.job = std::move(job);
+          Ring(*claimed);
           return;
         }
         claimed->sending = true;

@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/await_callback.h"
 #include "common/cancellation.h"
@@ -231,6 +232,39 @@ TEST_F(WorkerSandboxTest, AJobSentToTheWorkerOfAParkedDriverStillEndsAtItsDeadli
   EXPECT_EQ(cancelled.evaluation.error->kind, ScriptError::Kind::kCancelled);
   EXPECT_LT(elapsed, absl::Seconds(1));
   EXPECT_EQ(sandbox_->stats().kills, 1);  // the regex's worker; the loop stopped itself
+}
+
+// A submitter (a gRPC or HTTP thread in the service) writes a job to an idle worker itself only
+// when the frame fits in the socket's buffer: a larger one its driver writes, so that a worker
+// that does not read (stopped here) holds up its own driver, never the submitter.
+TEST_F(WorkerSandboxTest, ASubmitterNeverWaitsForAWorkerToReadALargeJob) {
+  UseOneWorkerWithAVendor();
+  const std::vector<pid_t> pids = WorkerPids();
+  ASSERT_EQ(pids.size(), 1u);
+  const std::string large_source =
+      absl::StrCat("/*", std::string(1 << 20, 'x'), "*/ return 'read';");
+  ASSERT_EQ(kill(pids[0], SIGSTOP), 0);
+  // Resumed whatever happens, so that a submitter that does wait fails the test, not hangs it.
+  std::thread resumer([pid = pids[0]] {
+    absl::SleepFor(absl::Milliseconds(1500));
+    kill(pid, SIGCONT);
+  });
+  SandboxRequest request;
+  request.source = large_source;
+  request.deadline = time_.Now() + absl::Seconds(30);
+  absl::Notification answered;
+  absl::StatusOr<SandboxResult> result;
+  const absl::Time start = absl::Now();
+  sandbox_->EvaluateAsync(request, [&](absl::StatusOr<SandboxResult> outcome) {
+    result = std::move(outcome);
+    answered.Notify();
+  });
+  EXPECT_LT(absl::Now() - start, absl::Seconds(1));
+  resumer.join();
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_FALSE(result->evaluation.error.has_value()) << result->evaluation.error->message;
+  EXPECT_EQ(result->evaluation.result.string_value(), "read");
 }
 
 // An idle driver waits on its worker's channel, so a worker that dies while idle is replaced
