@@ -421,9 +421,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       // front of the queue.
       std::unique_ptr<Job> job = std::move(next->job);
       const absl::StatusOr<WorkUnderway> sent =
-          job == nullptr          ? absl::UnavailableError("the idle worker's channel is readable")
-          : next->sent.has_value() ? *std::move(next->sent)
-                                   : Send(worker, job->message);
+          next->sent.has_value() ? *std::move(next->sent) : Send(worker, job->message);
       if (absl::IsUnavailable(sent.status())) {
         Stop(worker);
         CountFailure(/*killed=*/false);
@@ -458,8 +456,9 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   // the oldest waiting one, else the next one submitted. Meanwhile the driver waits on its
   // worker's channel, where the reply to a job a caller sent wakes it: every slice for a while,
   // so that it learns of such a job's deadline and cancellation in time even if no reply comes,
-  // then parked, without a time limit, until its doorbell rings. A Handoff without a job: the
-  // idle worker's channel became readable. Nullopt when the sandbox is stopping.
+  // then parked, without a time limit, until its doorbell rings. When the idle worker's channel
+  // becomes readable, a Handoff without a job that failed to send. Nullopt when the sandbox is
+  // stopping.
   std::optional<Handoff> Take(Worker& worker) {
     const absl::Time idle_since = absl::Now();
     absl::MutexLock lock(&mu_);
@@ -482,9 +481,15 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       worker.parked = false;
       if (readable && !worker.sending && worker.handed.job == nullptr) {
         worker.idle = false;
-        return Handoff{};
+        return Handoff{nullptr, IdleChannelReadable()};
       }
     }
+  }
+
+  // An idle worker's channel has nothing to read, unless the worker is gone (end of stream) or
+  // broke the protocol (a reply nobody asked for): it is lost.
+  static absl::Status IdleChannelReadable() {
+    return absl::UnavailableError("the idle worker's channel is readable");
   }
 
   // Waits for the idle worker's channel to become readable (true), its doorbell, or, unless
@@ -532,12 +537,8 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   // then. kUnavailable when the worker is lost (the request did not reach it); any other error is
   // ours, and the worker is untouched.
   absl::StatusOr<WorkUnderway> Send(Worker& worker, ipc::ToWorker& request) const {
-    // An idle worker's channel has nothing to read, unless the worker is gone (end of stream) or
-    // broke the protocol (a reply nobody asked for).
     pollfd poll_fd{worker.fd, POLLIN, 0};
-    if (poll(&poll_fd, 1, 0) != 0) {
-      return absl::UnavailableError("the idle worker's channel is readable");
-    }
+    if (poll(&poll_fd, 1, 0) != 0) return IdleChannelReadable();
     request.set_id(worker.next_id++);
     const WorkUnderway since{time_source_.Now(), CpuTimeOf(worker)};
     // A write that fails leaves an incomplete frame at most: the worker cannot have started it.
