@@ -437,10 +437,20 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
 
   // The worker is free again before its last job is finished (answered, or sent to a vendor), as
   // its caller may come back at once: the next job goes to it, not to another worker with a cold
-  // cache. It takes the oldest waiting job now, or is handed the next one submitted.
+  // cache. It takes the oldest waiting job now and runs it while the driver finishes the last
+  // one, or is handed the next one submitted.
   void BecomeReady(Worker& worker) {
+    Job* waiting = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      ClaimNextJob(worker);
+      // A job handed to the driver is never claimed by a caller: the driver writes it unlocked.
+      if (worker.handed.job == nullptr || worker.handed.sent.has_value()) return;
+      waiting = worker.handed.job.get();
+    }
+    absl::StatusOr<WorkUnderway> sent = Send(worker, waiting->message);
     absl::MutexLock lock(&mu_);
-    ClaimNextJob(worker);
+    worker.handed.sent = std::move(sent);
   }
 
   // Marks the driver idle and, unless a job was handed to it already or a caller is sending one,

@@ -154,7 +154,6 @@ TEST_F(WorkerSandboxTest, ANativeBuiltInThatIgnoresTheClockIsKilledAtTheDeadline
   EXPECT_EQ(sandbox_->stats().starts, 4);
 }
 
-// The worker that has used the most CPU: the one spinning in the evaluation under test.
 // CPU ticks (utime + stime) a process has used.
 long CpuTicks(pid_t pid) {
   std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
@@ -265,6 +264,48 @@ TEST_F(WorkerSandboxTest, ASubmitterNeverWaitsForAWorkerToReadALargeJob) {
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_FALSE(result->evaluation.error.has_value()) << result->evaluation.error->message;
   EXPECT_EQ(result->evaluation.result.string_value(), "read");
+}
+
+// A driver writes the oldest waiting job to its worker before it finishes the last one (its
+// callback answers the caller, on the driver's thread): the worker does not sit idle meanwhile.
+TEST_F(WorkerSandboxTest, AWorkerRunsTheNextWaitingJobWhileItsDriverFinishesTheLast) {
+  UseOneWorkerWithAVendor();
+  const std::vector<pid_t> pids = WorkerPids();
+  ASSERT_EQ(pids.size(), 1u);
+  // Stopped until both jobs are submitted, so that the second waits behind the first.
+  ASSERT_EQ(kill(pids[0], SIGSTOP), 0);
+  SandboxRequest first;
+  first.source = "return 1;";
+  first.deadline = time_.Now() + absl::Seconds(30);
+  bool second_ran_meanwhile = false;
+  absl::Notification first_finished;
+  sandbox_->EvaluateAsync(first, [&](absl::StatusOr<SandboxResult>) {
+    const long before = CpuTicks(pids[0]);
+    for (int i = 0; i < 300 && !second_ran_meanwhile; ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+      second_ran_meanwhile = CpuTicks(pids[0]) - before >= 5;
+    }
+    first_finished.Notify();
+  });
+  Cancellation cancellation;
+  SandboxRequest second;
+  second.source = "while (true) {}";
+  second.deadline = time_.Now() + absl::Seconds(30);
+  second.cancellation = &cancellation;
+  absl::Notification second_finished;
+  absl::StatusOr<SandboxResult> second_result;
+  sandbox_->EvaluateAsync(second, [&](absl::StatusOr<SandboxResult> outcome) {
+    second_result = std::move(outcome);
+    second_finished.Notify();
+  });
+  ASSERT_EQ(kill(pids[0], SIGCONT), 0);
+  ASSERT_TRUE(first_finished.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  cancellation.Cancel(CancellationCause::kCallerCancelled);
+  ASSERT_TRUE(second_finished.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_TRUE(second_ran_meanwhile);
+  ASSERT_TRUE(second_result.ok()) << second_result.status();
+  ASSERT_TRUE(second_result->evaluation.error.has_value());
+  EXPECT_EQ(second_result->evaluation.error->kind, ScriptError::Kind::kCancelled);
 }
 
 // An idle driver waits on its worker's channel, so a worker that dies while idle is replaced
