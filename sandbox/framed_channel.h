@@ -13,8 +13,11 @@ namespace evaluatecode::sandbox {
 // Largest frame accepted: requests carry at most the server's max message size.
 inline constexpr size_t kMaxFrameBytes = 64 << 20;
 
-// Writes `message` as one frame. kUnavailable when the peer is gone.
-absl::Status WriteFrame(int fd, const google::protobuf::Message& message);
+// Writes `message` as one frame, waiting for the peer to read at most until `deadline`.
+// kUnavailable when the peer is gone, kDeadlineExceeded when the deadline passes (the frame is
+// then cut short: the channel is broken).
+absl::Status WriteFrame(int fd, const google::protobuf::Message& message,
+                        absl::Time deadline = absl::InfiniteFuture());
 
 // Reads one frame into `message`, waiting at most until `deadline`. kUnavailable at end of stream
 // (the peer is gone), kDeadlineExceeded when the deadline passes, kDataLoss for a malformed frame.

@@ -48,9 +48,10 @@ constexpr absl::Duration kParkAfter = absl::Milliseconds(100);
 constexpr absl::Duration kCancellationSlice = absl::Milliseconds(100);
 // Budget of a CompileCode round trip (the compile has its own, smaller budget inside the worker).
 constexpr absl::Duration kCompileRoundTrip = absl::Seconds(30);
-// The largest request a submitter writes to an idle worker itself: well within a Unix socket's
-// default send buffer (net.core.wmem_default, 208 KiB), so that the write never waits.
-constexpr size_t kMaxFrameASubmitterWrites = 64 << 10;
+// The largest request written to a worker by a thread that must not wait for the worker to read
+// it (a submitter, or a driver with a reply to finish): well within a Unix socket's default send
+// buffer (net.core.wmem_default, 208 KiB), which is empty when the worker waits for a job.
+constexpr size_t kLargestFrameWrittenWithoutWaiting = 64 << 10;
 // How long a driver waits before trying again to start a worker that would not start.
 constexpr absl::Duration kRestartBackoff = absl::Seconds(1);
 
@@ -336,6 +337,10 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     return absl::UnavailableError("the sandbox is stopping");
   }
 
+  static bool WritableWithoutWaiting(const Job& job) {
+    return job.message.ByteSizeLong() <= kLargestFrameWrittenWithoutWaiting;
+  }
+
   static void Finish(std::unique_ptr<Job> job, Outcome outcome) {
     Job* finishing = job.get();
     finishing->Finished(std::move(job), std::move(outcome));
@@ -358,10 +363,9 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   // reply, where waking it to write the job cost a thread switch more per run. A job too large to
   // write without waiting is handed to the driver unsent, and its doorbell rung.
   void Enqueue(std::unique_ptr<Job> job, bool first) {
-    // A submitter is a gRPC or HTTP thread and must never wait for a worker to read: it writes a
-    // frame only when the frame fits in the idle worker's empty socket buffer whatever the worker
-    // does; a larger one its driver writes.
-    const bool fits = job->message.ByteSizeLong() <= kMaxFrameASubmitterWrites;
+    // A submitter is a gRPC or HTTP thread and must never wait for a worker to read; a job that
+    // could make it wait its driver writes.
+    const bool fits = WritableWithoutWaiting(*job);
     Worker* claimed = nullptr;
     bool ring = false;
     {
@@ -383,7 +387,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       }
     }
     if (claimed == nullptr) return Finish(std::move(job), StoppingError());
-    absl::StatusOr<WorkUnderway> sent = Send(*claimed, job->message);
+    absl::StatusOr<WorkUnderway> sent = Send(*claimed, *job);
     {
       absl::MutexLock lock(&mu_);
       claimed->handed = Handoff{std::move(job), std::move(sent)};
@@ -421,14 +425,14 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       // front of the queue.
       std::unique_ptr<Job> job = std::move(next->job);
       const absl::StatusOr<WorkUnderway> sent =
-          next->sent.has_value() ? *std::move(next->sent) : Send(worker, job->message);
+          next->sent.has_value() ? *std::move(next->sent) : Send(worker, *job);
       if (absl::IsUnavailable(sent.status())) {
         Stop(worker);
         CountFailure(/*killed=*/false);
         if (job != nullptr) Enqueue(std::move(job), /*first=*/true);
         continue;
       }
-      Outcome outcome = sent.ok() ? Exchange(worker, *job, *sent) : Outcome(sent.status());
+      Outcome outcome = sent.ok() ? Exchange(worker, *job, *sent) : Unsent(worker, sent.status());
       RetireIfSpent(worker);
       if (worker.pid >= 0) BecomeReady(worker);
       Finish(std::move(job), std::move(outcome));
@@ -437,18 +441,22 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
 
   // The worker is free again before its last job is finished (answered, or sent to a vendor), as
   // its caller may come back at once: the next job goes to it, not to another worker with a cold
-  // cache. It takes the oldest waiting job now and runs it while the driver finishes the last
-  // one, or is handed the next one submitted.
+  // cache. It takes the oldest waiting job now, or is handed the next one submitted. The job taken
+  // is written at once, so that the worker runs it while the driver finishes the last one, unless
+  // the write could wait for the worker to read: that would hold up the last job's reply.
   void BecomeReady(Worker& worker) {
     Job* waiting = nullptr;
     {
       absl::MutexLock lock(&mu_);
       ClaimNextJob(worker);
       // A job handed to the driver is never claimed by a caller: the driver writes it unlocked.
-      if (worker.handed.job == nullptr || worker.handed.sent.has_value()) return;
+      if (worker.handed.job == nullptr || worker.handed.sent.has_value() ||
+          !WritableWithoutWaiting(*worker.handed.job)) {
+        return;
+      }
       waiting = worker.handed.job.get();
     }
-    absl::StatusOr<WorkUnderway> sent = Send(worker, waiting->message);
+    absl::StatusOr<WorkUnderway> sent = Send(worker, *waiting);
     absl::MutexLock lock(&mu_);
     worker.handed.sent = std::move(sent);
   }
@@ -543,17 +551,30 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     return next;
   }
 
-  // Gives `request` the worker's next id and writes it; says when, and the worker's CPU time
-  // then. kUnavailable when the worker is lost (the request did not reach it); any other error is
-  // ours, and the worker is untouched.
-  absl::StatusOr<WorkUnderway> Send(Worker& worker, ipc::ToWorker& request) const {
+  // Gives `job`'s request the worker's next id and writes it; says when, and the worker's CPU
+  // time then. kUnavailable when the worker is lost (the request did not reach it);
+  // kDeadlineExceeded when the worker did not read it all by the job's kill deadline (see
+  // Unsent); any other error is ours, and the worker is untouched.
+  absl::StatusOr<WorkUnderway> Send(Worker& worker, Job& job) const {
     pollfd poll_fd{worker.fd, POLLIN, 0};
     if (poll(&poll_fd, 1, 0) != 0) return IdleChannelReadable();
-    request.set_id(worker.next_id++);
+    job.message.set_id(worker.next_id++);
     const WorkUnderway since{time_source_.Now(), CpuTimeOf(worker)};
     // A write that fails leaves an incomplete frame at most: the worker cannot have started it.
-    if (absl::Status written = WriteFrame(worker.fd, request); !written.ok()) return written;
+    if (absl::Status written =
+            WriteFrame(worker.fd, job.message, job.deadline + options_.kill_grace);
+        !written.ok()) {
+      return written;
+    }
     return since;
+  }
+
+  // The outcome of a job that could not be sent (not for a lost worker: that job goes to
+  // another). A worker that stopped reading it is replaced, without charging the code, which never
+  // ran; any other failure is the job's own (a request over the frame cap).
+  Outcome Unsent(Worker& worker, const absl::Status& status) {
+    if (!absl::IsDeadlineExceeded(status)) return status;
+    return Replaced(worker, "given the script", status);
   }
 
   // Waits for the answer to `job`, sent on `worker` at `since`, ending the worker if the run
@@ -647,11 +668,18 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   // The channel to a worker running `sha` failed (`channel` says how): the worker died, or is
   // alive but can no longer be trusted to answer.
   Outcome Broken(Worker& worker, const std::string& sha, const absl::Status& channel) {
+    ScriptError crashed = Replaced(worker, "running the script", channel);
+    ChargeCode(sha);
+    return crashed;
+  }
+
+  // Stops a worker whose channel failed and counts it as a crash. `role`: what the worker was to
+  // the script, for the message.
+  ScriptError Replaced(Worker& worker, absl::string_view role, const absl::Status& channel) {
     const std::string how = Stop(worker);
     CountFailure(/*killed=*/false);
-    ChargeCode(sha);
     return ScriptError{ScriptError::Kind::kCrashed,
-                       absl::StrCat("the sandbox worker running the script failed (channel: ",
+                       absl::StrCat("the sandbox worker ", role, " failed (channel: ",
                                     channel.message(), "; process: ", how,
                                     "); it has been replaced")};
   }

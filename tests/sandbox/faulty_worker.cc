@@ -16,6 +16,8 @@
 //   stop_reading          shut the channel for reading, then answer (the next request cannot be
 //                         written)
 //   exit_after_reply      shut the channel for reading, answer, exit
+//   ignore_channel        answer, then never read again, the channel left open (the next
+//                         request can be written only as far as the socket's buffer holds)
 //
 // Each fault comes kFaultDelay after the request, so that the test can queue a second evaluation
 // behind this one. A worker that stays alive after its fault waits to be killed; it also dies with
@@ -81,7 +83,9 @@ bool Serve(Sandbox& sandbox, const ipc::ToWorker& request) {
     absl::SleepFor(absl::Milliseconds(100));
     return WriteFrame(kChannelFd, reply).ok();
   }
-  if (fault == "stop_reading" || fault == "exit_after_reply") {
+  if (fault == "ignore_channel") {
+    WriteFrame(kChannelFd, Answer(sandbox, request)).IgnoreError();
+  } else if (fault == "stop_reading" || fault == "exit_after_reply") {
     // Before the answer, so that the supervisor cannot write the next request in between.
     shutdown(kChannelFd, SHUT_RD);
     WriteFrame(kChannelFd, Answer(sandbox, request)).IgnoreError();

@@ -193,5 +193,29 @@ TEST_F(WorkerChannelFaultTest, ARequestForAWorkerThatExitedGoesToTheReplacement)
   ExpectRecovered();
 }
 
+// (f) The worker stops reading, its channel left open: the queued request, larger than the
+// socket's buffer, cannot be written whole. The supervisor gives up at that request's deadline +
+// grace (it must not wait on the worker for ever: no deadline would be enforced, no answer given)
+// and replaces the worker, without charging the code, which never ran.
+TEST_F(WorkerChannelFaultTest, ARequestTheWorkerDoesNotReadIsAnsweredCrashedByItsKillDeadline) {
+  Answer faulty;
+  std::thread first([&] {
+    faulty = Evaluate("return 'answered'; // FAULT:ignore_channel", kFaultTimeout);
+  });
+  absl::SleepFor(absl::Milliseconds(30));
+  const std::string larger_than_a_socket_buffer =
+      absl::StrCat("/*", std::string(1 << 20, 'x'), "*/ return 'queued';");
+  Answer queued = Evaluate(larger_than_a_socket_buffer, kFaultTimeout);
+  first.join();
+  ExpectReturned(faulty, "answered");
+  // Not held up by the write of the request behind it: the driver writes a large request only
+  // once the last reply is sent.
+  EXPECT_LT(faulty.elapsed, kFaultTimeout);
+  ExpectCrashed(queued, "write to peer timed out with");
+  EXPECT_THAT(queued.result->evaluation.error->message, HasSubstr("the sandbox worker given"));
+  EXPECT_GE(queued.elapsed, kFaultTimeout + kKillGrace);
+  ExpectRecovered();
+}
+
 }  // namespace
 }  // namespace evaluatecode::sandbox
