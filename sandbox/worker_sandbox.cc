@@ -594,7 +594,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
         cancel.mutable_cancel();
         cancel_sent = true;
         kill_at = std::min(kill_at, now + options_.kill_grace);
-        if (absl::Status written = WriteFrame(worker.cancel_fd, cancel); !written.ok()) {
+        if (absl::Status written = WriteFrame(worker.cancel_fd, cancel, kill_at); !written.ok()) {
           return Broken(worker, sha, written);
         }
       }
