@@ -25,6 +25,9 @@ struct ConnectorCallOutcome {
   // Set instead of `body` by a host that keeps the body (in its call record): valid while the
   // CallAsync callback runs, and only there.
   const google::protobuf::Value* kept_body = nullptr;
+  // That body serialized, when the host keeps it so too (valid as long): what a worker is sent,
+  // rather than the body serialized again.
+  const std::string* kept_body_bytes = nullptr;
   // Set instead of an answer when the host will answer later: the evaluation stops here (nothing
   // of it counts) and is run again from the top with this call answered. Its clock and random seed
   // are fixed, so the run repeats the same calls.

@@ -139,8 +139,12 @@ ipc::ConnectorReply ToMessage(ConnectorCallOutcome outcome) {
   message.set_error_reason(std::move(outcome.error_reason));
   message.set_message(std::move(outcome.message));
   message.set_http_status(outcome.http_status);
-  (outcome.kept_body != nullptr ? *outcome.kept_body : outcome.body)
-      .SerializeToString(message.mutable_body());
+  if (outcome.kept_body_bytes != nullptr) {
+    message.set_body(*outcome.kept_body_bytes);
+  } else {
+    (outcome.kept_body != nullptr ? *outcome.kept_body : outcome.body)
+        .SerializeToString(message.mutable_body());
+  }
   return message;
 }
 

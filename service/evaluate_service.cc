@@ -14,6 +14,7 @@
 #include "service/logging.h"
 #include "service/observability/traceparent.h"
 #include "service/raw_messages.h"
+#include "service/serialized_answers.h"
 
 namespace evaluatecode::service {
 
@@ -62,10 +63,13 @@ class CallReactor : public grpc::ServerUnaryReactor {
 
   // Finishes the call with `status`, and with the response when it is OK.
   void Reply(grpc::Status status) {
+    if (status.ok()) answers_.MoveIntoRecords();
     Finish(status.ok() ? SerializeMessage(*response_, reply_) : std::move(status));
   }
 
   Cancellation& cancellation() { return cancellation_; }
+  // The vendor answers of the response, serialized once (for the worker, then for the reply).
+  SerializedAnswers& answers() { return answers_; }
 
   // Holds one unit of `quotas` for `key` until ReleaseQuotas (when the call is answered).
   void HoldQuota(TenantQuotas& quotas, std::string key) {
@@ -106,6 +110,7 @@ class CallReactor : public grpc::ServerUnaryReactor {
   std::optional<WireStruct> wire_input_;  // views into *input_bytes_
   grpc::ByteBuffer* const reply_;
   const google::protobuf::MessageLite* response_ = nullptr;
+  SerializedAnswers answers_;
 };
 
 // A CallReactor whose arena starts in a block of `kFirstBlockBytes` inside it
@@ -295,6 +300,7 @@ grpc::ServerUnaryReactor* EvaluateServiceImpl::EvaluateCode(grpc::CallbackServer
                    &reactor->cancellation()};
   call.traceparent = TraceparentOf(*context);
   call.random_seed = ids_.NewSeed();
+  call.answers = &reactor->answers();
   auto fail = [&](EvaluationError error) {
     FinishEvaluation(reactor, call, request, nullptr, std::move(error));
     return reactor;

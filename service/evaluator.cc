@@ -180,7 +180,8 @@ void Evaluator::EvaluateAsync(const evaluate::v1::EvaluateCodeRequest& request,
                                   : gateway_,
       tenant != request.labels().end() ? tenant->second : "",
       std::vector<std::string>{request.connectors().begin(), request.connectors().end()},
-      deadline, limits.max_connector_calls, response->mutable_connector_calls(), metrics_);
+      deadline, limits.max_connector_calls, response->mutable_connector_calls(), metrics_,
+      call.answers);
 
   sandbox::SandboxRequest run;
   run.clock = clock;

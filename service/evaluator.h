@@ -16,6 +16,7 @@
 #include "service/gateway_connector_host.h"
 #include "service/observability/metrics.h"
 #include "service/request_validator.h"
+#include "service/serialized_answers.h"
 
 namespace evaluatecode::service {
 
@@ -40,6 +41,9 @@ struct CallContext {
   // The input read from those bytes when the request was parsed without it: then the request's
   // own `input` is empty, and this is the input. Null: the request's `input` is. Not owned.
   const WireStruct* wire_input = nullptr;
+  // Where the response's vendor answers are serialized once, for the worker and the reply; null
+  // when the response is not serialized as a reply by the caller (MoveIntoRecords). Not owned.
+  SerializedAnswers* answers = nullptr;
 };
 
 // When an evaluation must have ended: the request's timeout from its arrival, clamped by the

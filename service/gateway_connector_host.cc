@@ -13,13 +13,14 @@ GatewayConnectorHost::GatewayConnectorHost(
     connectors::ConnectorGateway& gateway, std::string tenant,
     std::vector<std::string> allowed_connectors, absl::Time deadline, uint32_t max_calls,
     google::protobuf::RepeatedPtrField<evaluate::v1::ConnectorCall>* calls,
-    observability::Metrics* metrics)
+    observability::Metrics* metrics, SerializedAnswers* answers)
     : gateway_(gateway),
       tenant_(std::move(tenant)),
       allowed_connectors_(std::move(allowed_connectors)),
       deadline_(deadline),
       max_calls_(max_calls),
       metrics_(metrics),
+      answers_(answers),
       calls_(calls) {}
 
 sandbox::ConnectorCallOutcome GatewayConnectorHost::Call(const std::string& connector,
@@ -33,6 +34,7 @@ sandbox::ConnectorCallOutcome GatewayConnectorHost::Call(const std::string& conn
   if (outcome.kept_body != nullptr) {
     outcome.body = *outcome.kept_body;
     outcome.kept_body = nullptr;
+    outcome.kept_body_bytes = nullptr;
   }
   return outcome;
 }
@@ -86,14 +88,21 @@ sandbox::ConnectorCallOutcome GatewayConnectorHost::Record(int index,
   // holds the body by pointer, and the arena keeps it alive as long as the record; a record on the
   // heap would delete the pointer, so it takes a copy. The script's run reads the answer from the
   // record.
+  sandbox::ConnectorCallOutcome outcome{reason, std::move(result.message), result.http_status};
   if (google::protobuf::Arena* arena = record.GetArena(); arena != nullptr) {
     record.unsafe_arena_set_allocated_response(
         const_cast<google::protobuf::Value*>(result.body.get()));
     arena->Own(new connectors::ConnectorBody(std::move(result.body)));
+    if (answers_ != nullptr) {
+      // Serialized once, for the worker and the reply both.
+      std::string* bytes = google::protobuf::Arena::Create<std::string>(arena);
+      record.response().SerializeToString(bytes);
+      answers_->Add(record, *bytes);
+      outcome.kept_body_bytes = bytes;
+    }
   } else {
     *record.mutable_response() = *result.body;
   }
-  sandbox::ConnectorCallOutcome outcome{reason, std::move(result.message), result.http_status};
   outcome.kept_body = &record.response();
   return outcome;
 }

@@ -10,6 +10,7 @@
 #include "evaluate/v1/evaluate.pb.h"
 #include "sandbox/connector_host.h"
 #include "service/observability/metrics.h"
+#include "service/serialized_answers.h"
 
 namespace evaluatecode::service {
 
@@ -20,12 +21,14 @@ namespace evaluatecode::service {
 // Thread-compatible: one call at a time (an evaluation makes its calls one after the other).
 class GatewayConnectorHost final : public sandbox::ConnectorHost {
  public:
-  // `gateway`, `calls` and `metrics` (may be null) must outlive the host.
+  // `gateway`, `calls`, `metrics` and `answers` (both may be null) must outlive the host. The
+  // answers of records on an arena are serialized once, into `answers`, when it is given.
   GatewayConnectorHost(connectors::ConnectorGateway& gateway, std::string tenant,
                        std::vector<std::string> allowed_connectors, absl::Time deadline,
                        uint32_t max_calls,
                        google::protobuf::RepeatedPtrField<evaluate::v1::ConnectorCall>* calls,
-                       observability::Metrics* metrics = nullptr);
+                       observability::Metrics* metrics = nullptr,
+                       SerializedAnswers* answers = nullptr);
 
   // sandbox::ConnectorHost
   sandbox::ConnectorCallOutcome Call(const std::string& connector, const std::string& operation,
@@ -47,6 +50,7 @@ class GatewayConnectorHost final : public sandbox::ConnectorHost {
   const absl::Time deadline_;
   const uint32_t max_calls_;
   observability::Metrics* const metrics_;
+  SerializedAnswers* const answers_;
   google::protobuf::RepeatedPtrField<evaluate::v1::ConnectorCall>* const calls_;
 };
 

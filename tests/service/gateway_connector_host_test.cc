@@ -1,5 +1,6 @@
 // Where a connector call's answer goes: into the evaluation's record, shared rather than copied
-// when the record is on an arena (the gRPC call's), copied when it is on the heap.
+// when the record is on an arena (the gRPC call's), copied when it is on the heap; serialized
+// once, for the worker and the reply (SerializedAnswers).
 #include "service/gateway_connector_host.h"
 
 #include <memory>
@@ -10,6 +11,8 @@
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "sandbox/worker_messages.h"
+#include "service/serialized_answers.h"
 
 namespace evaluatecode::service {
 namespace {
@@ -87,6 +90,69 @@ TEST_F(GatewayConnectorHostTest, ARecordOnTheHeapTakesACopy) {
   EXPECT_TRUE(ValuesEqual(outcome.body, *body_));
   response.reset();  // deletes its copy, not the shared answer
   EXPECT_EQ(body_->struct_value().fields().at("status").number_value(), 0);
+}
+
+TEST_F(GatewayConnectorHostTest, AnAnswerIsSerializedOnceForTheWorkerAndTheReply) {
+  google::protobuf::Arena arena;
+  auto* response =
+      google::protobuf::Arena::CreateMessage<evaluate::v1::EvaluateCodeResponse>(&arena);
+  SerializedAnswers answers;
+  GatewayConnectorHost host(*gateway_, "tenant", {"sift"}, absl::InfiniteFuture(), 5,
+                            response->mutable_connector_calls(), nullptr, &answers);
+  for (int i = 0; i < 2; ++i) {
+    host.CallAsync("sift", "score", google::protobuf::Struct(),
+                   [&](sandbox::ConnectorCallOutcome outcome) {
+                     ASSERT_NE(outcome.kept_body_bytes, nullptr);
+                     EXPECT_EQ(*outcome.kept_body_bytes, body_->SerializeAsString());
+                     // The worker is sent those bytes.
+                     EXPECT_EQ(sandbox::ToMessage(std::move(outcome)).body(),
+                               body_->SerializeAsString());
+                   });
+  }
+  ASSERT_EQ(response->connector_calls_size(), 2);
+  const std::string serialized_as_protobuf_would = response->SerializeAsString();
+
+  answers.MoveIntoRecords();
+  EXPECT_FALSE(response->connector_calls(0).has_response()) << "the parsed answer was kept";
+  const std::string reply = response->SerializeAsString();
+  EXPECT_EQ(reply, serialized_as_protobuf_would);
+  evaluate::v1::EvaluateCodeResponse read;
+  ASSERT_TRUE(read.ParseFromString(reply));
+  ASSERT_EQ(read.connector_calls_size(), 2);
+  for (const evaluate::v1::ConnectorCall& call : read.connector_calls()) {
+    EXPECT_TRUE(ValuesEqual(call.response(), *body_));
+    EXPECT_EQ(call.http_status(), 200);
+  }
+}
+
+TEST_F(GatewayConnectorHostTest, ARecordThatNoLongerHoldsItsAnswerIsLeftAsItIs) {
+  google::protobuf::Arena arena;
+  auto* response =
+      google::protobuf::Arena::CreateMessage<evaluate::v1::EvaluateCodeResponse>(&arena);
+  SerializedAnswers answers;
+  GatewayConnectorHost host(*gateway_, "tenant", {"sift"}, absl::InfiniteFuture(), 5,
+                            response->mutable_connector_calls(), nullptr, &answers);
+  host.CallAsync("sift", "score", google::protobuf::Struct(), [](sandbox::ConnectorCallOutcome) {});
+  response->mutable_connector_calls(0)->clear_response();
+  answers.MoveIntoRecords();
+  evaluate::v1::EvaluateCodeResponse read;
+  ASSERT_TRUE(read.ParseFromString(response->SerializeAsString()));
+  EXPECT_FALSE(read.connector_calls(0).has_response());
+}
+
+TEST_F(GatewayConnectorHostTest, WithoutSerializedAnswersTheWorkerGetsTheAnswerSerializedThen) {
+  google::protobuf::Arena arena;
+  auto* response =
+      google::protobuf::Arena::CreateMessage<evaluate::v1::EvaluateCodeResponse>(&arena);
+  GatewayConnectorHost host(*gateway_, "tenant", {"sift"}, absl::InfiniteFuture(), 5,
+                            response->mutable_connector_calls());
+  host.CallAsync("sift", "score", google::protobuf::Struct(),
+                 [&](sandbox::ConnectorCallOutcome outcome) {
+                   EXPECT_EQ(outcome.kept_body_bytes, nullptr);
+                   EXPECT_EQ(sandbox::ToMessage(std::move(outcome)).body(),
+                             body_->SerializeAsString());
+                 });
+  EXPECT_TRUE(response->connector_calls(0).has_response());
 }
 
 }  // namespace
