@@ -52,15 +52,25 @@ class GatewayConnectorHostTest : public ::testing::Test {
     gateway_ = std::make_unique<OneAnswerGateway>(std::move(answer));
   }
 
+  // A host recording its calls in `response`, and their answers' bytes in `answers` (if any).
+  GatewayConnectorHost HostRecordingIn(evaluate::v1::EvaluateCodeResponse& response,
+                                       SerializedAnswers* answers = nullptr) {
+    return GatewayConnectorHost(*gateway_, "tenant", {"sift"}, absl::InfiniteFuture(), 5,
+                                response.mutable_connector_calls(), nullptr, answers);
+  }
+
   // Makes one call recorded in `response`; returns what the script got.
   sandbox::ConnectorCallOutcome CallRecordedIn(evaluate::v1::EvaluateCodeResponse& response) {
-    GatewayConnectorHost host(*gateway_, "tenant", {"sift"}, absl::InfiniteFuture(), 5,
-                              response.mutable_connector_calls());
-    return host.Call("sift", "score", google::protobuf::Struct());
+    return HostRecordingIn(response).Call("sift", "score", google::protobuf::Struct());
+  }
+
+  evaluate::v1::EvaluateCodeResponse& ResponseOnAnArena() {
+    return *google::protobuf::Arena::CreateMessage<evaluate::v1::EvaluateCodeResponse>(&arena_);
   }
 
   const connectors::ConnectorBody body_ = SiftAnswer();
   std::unique_ptr<OneAnswerGateway> gateway_;
+  google::protobuf::Arena arena_;
 };
 
 TEST_F(GatewayConnectorHostTest, ARecordOnAnArenaSharesTheAnswerUntilTheArenaGoes) {
@@ -93,12 +103,9 @@ TEST_F(GatewayConnectorHostTest, ARecordOnTheHeapTakesACopy) {
 }
 
 TEST_F(GatewayConnectorHostTest, AnAnswerIsSerializedOnceForTheWorkerAndTheReply) {
-  google::protobuf::Arena arena;
-  auto* response =
-      google::protobuf::Arena::CreateMessage<evaluate::v1::EvaluateCodeResponse>(&arena);
+  evaluate::v1::EvaluateCodeResponse* response = &ResponseOnAnArena();
   SerializedAnswers answers;
-  GatewayConnectorHost host(*gateway_, "tenant", {"sift"}, absl::InfiniteFuture(), 5,
-                            response->mutable_connector_calls(), nullptr, &answers);
+  GatewayConnectorHost host = HostRecordingIn(*response, &answers);
   for (int i = 0; i < 2; ++i) {
     host.CallAsync("sift", "score", google::protobuf::Struct(),
                    [&](sandbox::ConnectorCallOutcome outcome) {
@@ -126,13 +133,10 @@ TEST_F(GatewayConnectorHostTest, AnAnswerIsSerializedOnceForTheWorkerAndTheReply
 }
 
 TEST_F(GatewayConnectorHostTest, ARecordThatNoLongerHoldsItsAnswerIsLeftAsItIs) {
-  google::protobuf::Arena arena;
-  auto* response =
-      google::protobuf::Arena::CreateMessage<evaluate::v1::EvaluateCodeResponse>(&arena);
+  evaluate::v1::EvaluateCodeResponse* response = &ResponseOnAnArena();
   SerializedAnswers answers;
-  GatewayConnectorHost host(*gateway_, "tenant", {"sift"}, absl::InfiniteFuture(), 5,
-                            response->mutable_connector_calls(), nullptr, &answers);
-  host.CallAsync("sift", "score", google::protobuf::Struct(), [](sandbox::ConnectorCallOutcome) {});
+  HostRecordingIn(*response, &answers)
+      .CallAsync("sift", "score", google::protobuf::Struct(), [](sandbox::ConnectorCallOutcome) {});
   response->mutable_connector_calls(0)->clear_response();
   answers.MoveIntoRecords();
   evaluate::v1::EvaluateCodeResponse read;
@@ -141,17 +145,13 @@ TEST_F(GatewayConnectorHostTest, ARecordThatNoLongerHoldsItsAnswerIsLeftAsItIs) 
 }
 
 TEST_F(GatewayConnectorHostTest, WithoutSerializedAnswersTheWorkerGetsTheAnswerSerializedThen) {
-  google::protobuf::Arena arena;
-  auto* response =
-      google::protobuf::Arena::CreateMessage<evaluate::v1::EvaluateCodeResponse>(&arena);
-  GatewayConnectorHost host(*gateway_, "tenant", {"sift"}, absl::InfiniteFuture(), 5,
-                            response->mutable_connector_calls());
-  host.CallAsync("sift", "score", google::protobuf::Struct(),
-                 [&](sandbox::ConnectorCallOutcome outcome) {
-                   EXPECT_EQ(outcome.kept_body_bytes, nullptr);
-                   EXPECT_EQ(sandbox::ToMessage(std::move(outcome)).body(),
-                             body_->SerializeAsString());
-                 });
+  evaluate::v1::EvaluateCodeResponse* response = &ResponseOnAnArena();
+  HostRecordingIn(*response).CallAsync("sift", "score", google::protobuf::Struct(),
+                                       [&](sandbox::ConnectorCallOutcome outcome) {
+                                         EXPECT_EQ(outcome.kept_body_bytes, nullptr);
+                                         EXPECT_EQ(sandbox::ToMessage(std::move(outcome)).body(),
+                                                   body_->SerializeAsString());
+                                       });
   EXPECT_TRUE(response->connector_calls(0).has_response());
 }
 
