@@ -11,7 +11,7 @@ void SerializedAnswers::Add(evaluate::v1::ConnectorCall& record, const std::stri
 
 void SerializedAnswers::MoveIntoRecords() {
   for (const Answer& answer : answers_) {
-    // A record that no longer holds this answer (moved into an error, say) is left as it is.
+    // A record whose answer was cleared or replaced since is left as it is.
     if (!answer.record->has_response() || &answer.record->response() != answer.value) continue;
     answer.record->unsafe_arena_release_response();
     answer.record->GetReflection()->MutableUnknownFields(answer.record)->AddLengthDelimited(
