@@ -449,13 +449,12 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     {
       absl::MutexLock lock(&mu_);
       ClaimNextJob(worker);
-      // A job handed to the driver is never claimed by a caller: the driver writes it unlocked.
-      if (worker.handed.job == nullptr || worker.handed.sent.has_value() ||
-          !WritableWithoutWaiting(*worker.handed.job)) {
-        return;
-      }
+      if (worker.handed.job == nullptr || worker.handed.sent.has_value()) return;
       waiting = worker.handed.job.get();
     }
+    // A job handed to the driver is never claimed by a caller: the driver sizes and writes it
+    // unlocked.
+    if (!WritableWithoutWaiting(*waiting)) return;
     absl::StatusOr<WorkUnderway> sent = Send(worker, *waiting);
     absl::MutexLock lock(&mu_);
     worker.handed.sent = std::move(sent);
