@@ -141,6 +141,11 @@ def main():
          f"{rps('io_r1500'):,.0f} RPS served, p50 {lat('io_r1500', 'p50'):.0f} / p99 "
          f"{lat('io_r1500', 'p99'):.0f} ms, errors {errors('io_r1500')}",
          f"p99 {ratio(lat('io_r1500', 'p99'), 80):.2f} × 80 ms"),
+        ("W1 at concurrency 16 with `isolation: in_process` (no worker processes; development mode)",
+         f"{rps('light_in_process_c16'):,.0f} RPS, p50 {lat('light_in_process_c16', 'p50'):.2f} / "
+         f"p99 {lat('light_in_process_c16', 'p99'):.2f} ms, errors {errors('light_in_process_c16')}",
+         f"workers {ratio(rps('light_c16'), rps('light_in_process_c16')):.2f} × in process; in process "
+         f"{ratio(rps('light_in_process_c16'), rps('echo_c16')):.3f} × Echo"),
         ("Worker boundary (sandbox_bench, 1 worker)",
          f"{workers_us:.0f} µs through a worker vs {in_process_us:.0f} µs in process",
          f"+{workers_us - in_process_us:.0f} µs IPC"),

@@ -229,6 +229,18 @@ def main():
         loadgen("peer_echo_c16", peer_port, "echo")
         loadgen("peer_light_c16", peer_port, "evaluate", workload="light", expect=expected["light"])
 
+        # Workload 1 once more on a server that runs scripts in its own process (the development
+        # mode): what the worker boundary costs at load. Stopped at once, so that it takes no
+        # memory or CPU from the runs below.
+        in_process = Process("evaluate_server_in_process", [
+            b("service/evaluate_server"), "--config",
+            s("bench/workloads/server-config-in-process.yaml"), "--listen", "127.0.0.1:0",
+            "--metrics_listen", "127.0.0.1:0"])
+        started.append(in_process)
+        loadgen("light_in_process_c16", in_process.wait_listening(), "evaluate", workload="light",
+                expect=expected["light"])
+        in_process.stop()
+
         # h2load: raw RPS of workload 1 by an independent client (it does not read grpc-status;
         # loadgen's runs check every answer).
         h2load = shutil.which("h2load")
