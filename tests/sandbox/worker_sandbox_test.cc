@@ -79,14 +79,17 @@ class WorkerSandboxTest : public ::testing::Test {
     return result.ok() ? *std::move(result) : SandboxResult{};
   }
 
-  // Replaces the sandbox with one of a single worker whose scripts see `connectors.vendor.lookup`.
-  void UseOneWorkerWithAVendor() {
+  // Replaces the sandbox with one of a single worker, started with `extra_worker_args` as well.
+  void UseOneWorker(const std::vector<std::string>& extra_worker_args = {}) {
     WorkerSandboxOptions options = Options();
     options.workers = 1;
-    options.worker_args.push_back("--sandbox_worker_connectors=vendor:=lookup");
+    options.worker_args.insert(options.worker_args.end(), extra_worker_args.begin(),
+                               extra_worker_args.end());
     sandbox_.reset();
     ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
   }
+  // ... whose scripts see `connectors.vendor.lookup`.
+  void UseOneWorkerWithAVendor() { UseOneWorker({"--sandbox_worker_connectors=vendor:=lookup"}); }
 
   RealTimeSource time_;
   std::unique_ptr<WorkerSandbox> sandbox_;
@@ -237,7 +240,7 @@ TEST_F(WorkerSandboxTest, AJobSentToTheWorkerOfAParkedDriverStillEndsAtItsDeadli
 // when the frame fits in the socket's buffer: a larger one its driver writes, so that a worker
 // that does not read (stopped here) holds up its own driver, never the submitter.
 TEST_F(WorkerSandboxTest, ASubmitterNeverWaitsForAWorkerToReadALargeJob) {
-  UseOneWorkerWithAVendor();
+  ASSERT_NO_FATAL_FAILURE(UseOneWorker());
   const std::vector<pid_t> pids = WorkerPids();
   ASSERT_EQ(pids.size(), 1u);
   const std::string large_source =
@@ -269,7 +272,7 @@ TEST_F(WorkerSandboxTest, ASubmitterNeverWaitsForAWorkerToReadALargeJob) {
 // A driver writes the oldest waiting job to its worker before it finishes the last one (its
 // callback answers the caller, on the driver's thread): the worker does not sit idle meanwhile.
 TEST_F(WorkerSandboxTest, AWorkerRunsTheNextWaitingJobWhileItsDriverFinishesTheLast) {
-  UseOneWorkerWithAVendor();
+  ASSERT_NO_FATAL_FAILURE(UseOneWorker());
   const std::vector<pid_t> pids = WorkerPids();
   ASSERT_EQ(pids.size(), 1u);
   // Stopped until both jobs are submitted, so that the second waits behind the first.
