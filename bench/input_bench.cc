@@ -2,6 +2,7 @@
 // the server reads every EvaluateCode input once, for the decision record, with WireStruct; the
 // baseline is what that replaced, protobuf parsing the same bytes into a google.protobuf.Struct.
 // Input: workload 1's (bench/workloads/light/input.json, ≈ 2 KB of JSON, 63 keys).
+#include <optional>
 #include <string>
 
 #include "bench/runfiles.h"
