@@ -132,29 +132,28 @@ void BM_Append(benchmark::State& state) {
   const int kind = static_cast<int>(state.range(0));
   RealTimeSource time;
   FILE* devnull = nullptr;
-  std::unique_ptr<DecisionLogSink> sink;
+  absl::StatusOr<std::unique_ptr<DecisionLogSink>> sink;
   if (kind == 0) {
     devnull = std::fopen("/dev/null", "w");
-    sink = NewStdoutDecisionLogSink(devnull);
+    sink = NewStdoutDecisionLogSink(BatchOptions(), devnull);
   } else {
     FileSinkOptions options;
     options.path = BenchPath();
     std::remove(options.path.c_str());
     options.durable = kind == 2;
     options.rotate_bytes = 0;
-    absl::StatusOr<std::unique_ptr<DecisionLogSink>> file = NewFileDecisionLogSink(options, time);
-    if (!file.ok()) {
-      state.SkipWithError(std::string(file.status().message()).c_str());
-      return;
-    }
-    sink = *std::move(file);
+    sink = NewFileDecisionLogSink(options, BatchOptions(), time);
+  }
+  if (!sink.ok()) {
+    state.SkipWithError(std::string(sink.status().message()).c_str());
+    return;
   }
   Window window(static_cast<int>(state.range(1)));
   for (auto _ : state) {
     window.Acquire();
-    sink->Append(line, window.Release());
+    (*sink)->Append(line, window.Release());
   }
-  sink.reset();  // waits for the last appends (and, durable, their sync)
+  sink->reset();  // waits for the last appends (and, durable, their sync)
   if (window.failed()) state.SkipWithError("an append failed");
   if (devnull != nullptr) std::fclose(devnull);
   std::remove(BenchPath().c_str());

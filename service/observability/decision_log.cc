@@ -35,16 +35,12 @@ absl::StatusOr<std::unique_ptr<DecisionLog>> NewDecisionLog(const DecisionLogOpt
                                                             Metrics* metrics) {
   absl::StatusOr<InputMask> mask = InputMask::Create(options.mask);
   if (!mask.ok()) return mask.status();
-  std::unique_ptr<DecisionLogSink> sink;
-  if (options.sink == DecisionLogOptions::Sink::kFile) {
-    absl::StatusOr<std::unique_ptr<DecisionLogSink>> file =
-        NewFileDecisionLogSink(options.file, time_source);
-    if (!file.ok()) return file.status();
-    sink = *std::move(file);
-  } else {
-    sink = NewStdoutDecisionLogSink();
-  }
-  return std::make_unique<DecisionLog>(std::move(sink), *std::move(mask), time_source, metrics);
+  absl::StatusOr<std::unique_ptr<DecisionLogSink>> sink =
+      options.sink == DecisionLogOptions::Sink::kFile
+          ? NewFileDecisionLogSink(options.file, options.batching, time_source)
+          : NewStdoutDecisionLogSink(options.batching);
+  if (!sink.ok()) return sink.status();
+  return std::make_unique<DecisionLog>(*std::move(sink), *std::move(mask), time_source, metrics);
 }
 
 }  // namespace evaluatecode::service::observability

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/time_source.h"
+#include "service/observability/batching_decision_log_sink.h"
 #include "service/observability/decision_log_sink.h"
 #include "service/observability/decision_record.h"
 #include "service/observability/file_decision_log_sink.h"
@@ -22,9 +23,10 @@ struct DecisionLogOptions {
     kFile,    // sink: file — see FileSinkOptions
   };
   Sink sink = Sink::kStdout;
-  // path, durable, fsync_interval_ms, max_batch, rotate_bytes, keep_files, max_pending_bytes;
-  // used with sink: file only.
+  // path, durable, fsync_interval_ms, rotate_bytes, keep_files; used with sink: file only.
   FileSinkOptions file;
+  // max_batch, max_pending_bytes: how either sink's writer thread takes records.
+  BatchOptions batching;
   // mask: input paths whose values are recorded as "***" (syntax in input_mask.h).
   std::vector<std::string> mask;
 };
@@ -45,9 +47,9 @@ class DecisionLog {
   //   kUnavailable — the sink refused or failed: answer UNAVAILABLE / DECISION_LOG_UNAVAILABLE and
   //       do not send the decision;
   //   kInternal — the record is malformed (a bug: no request, or not exactly one outcome).
-  // `record`'s messages are rendered before Record returns and may be released then. `done` may
-  // run before Record returns (stdout sink, refusal) or on the sink's writer thread; it must not
-  // block (calling ServerUnaryReactor::Finish is fine).
+  // `record`'s messages are rendered before Record returns and may be released then. `done` runs
+  // on the sink's writer thread, or before Record returns when the record is malformed or refused;
+  // it must not block (calling ServerUnaryReactor::Finish is fine).
   void Record(const DecisionRecord& record, DecisionLogSink::Done done);
 
   // False once the sink has failed; serve it as readiness.

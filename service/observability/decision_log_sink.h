@@ -12,8 +12,8 @@ namespace evaluatecode::service::observability {
 class DecisionLogSink {
  public:
   // Called exactly once per Append: OK when the line is written (to disk, in a durable sink), else
-  // kUnavailable saying why. Runs on the caller's thread (when Append answers at once) or on the
-  // sink's writer thread: it must not block, and must not call Append on a sink that answers inline.
+  // kUnavailable saying why. Runs on whichever thread wrote the line or refused it: the caller's,
+  // another caller's (inside its Append), or the sink's own; it must not block.
   using Done = absl::AnyInvocable<void(absl::Status) &&>;
 
   // Destruction writes (and, in a durable sink, syncs) what was appended and then calls every

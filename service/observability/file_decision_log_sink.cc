@@ -4,18 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <deque>
-#include <thread>
 #include <utility>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "common/thread_name.h"
 
 namespace evaluatecode::service::observability {
 namespace {
@@ -46,125 +39,74 @@ int WriteAll(int fd, const char* data, size_t size) {
   return 0;
 }
 
-// Thread-safe: Append only queues under mu_; the file and its counters belong to the writer thread.
-class FileDecisionLogSink final : public DecisionLogSink {
+// The file a batching sink writes: rotation, and syncs when durable or due.
+class FileLineOutput final : public LineOutput {
  public:
-  FileDecisionLogSink(const FileSinkOptions& options, const TimeSource& time_source)
+  FileLineOutput(const FileSinkOptions& options, const TimeSource& time_source)
       : options_(options), time_source_(time_source), last_sync_(time_source.Now()) {}
 
-  ~FileDecisionLogSink() override {
-    {
-      absl::MutexLock lock(&mu_);
-      stopping_ = true;
-    }
-    if (writer_.joinable()) writer_.join();
+  ~FileLineOutput() override {
     if (fd_ >= 0) ::close(fd_);
   }
 
-  // Opens the file and starts the writer; called once, before the sink is shared.
-  absl::Status Start() {
-    absl::Status status = Open();
-    if (!status.ok()) return status;
-    writer_ = std::thread([this] {
-      NameThisThread("decision-log");
-      WriterLoop();
-    });
-    return absl::OkStatus();
-  }
-
-  // DecisionLogSink
-  void Append(std::string line, Done done) override {
-    absl::Status refused;
-    {
-      absl::MutexLock lock(&mu_);
-      if (!failure_.ok()) {
-        refused = failure_;
-      } else if (stopping_) {
-        refused = absl::UnavailableError("decision log: the sink is closing");
-      } else if (!queue_.empty() && pending_bytes_ + line.size() > options_.max_pending_bytes) {
-        refused = absl::UnavailableError(
-            absl::StrCat("decision log: ", pending_bytes_,
-                         " bytes are waiting for the disk (max_pending_bytes)"));
-      } else {
-        pending_bytes_ += line.size();
-        queue_.push_back({std::move(line), std::move(done)});
-        return;
+  // Opens the file; called once, before the output is handed to the sink.
+  absl::Status Open() {
+    fd_ = ::open(options_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd_ < 0) return ErrnoError("cannot open", options_.path, errno);
+    struct stat info;
+    if (::fstat(fd_, &info) != 0) return ErrnoError("cannot stat", options_.path, errno);
+    file_bytes_ = static_cast<uint64_t>(info.st_size);
+    if (file_bytes_ > 0 && S_ISREG(info.st_mode)) {
+      // A crash mid-write can leave a partial last line; start ours on a line of its own.
+      char last = '\n';
+      const int read_fd = ::open(options_.path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (read_fd >= 0) {
+        if (::pread(read_fd, &last, 1, info.st_size - 1) != 1) last = '\n';
+        ::close(read_fd);
+      }
+      if (last != '\n') {
+        absl::Status status = WriteBuffer("\n");
+        if (!status.ok()) return status;
       }
     }
-    std::move(done)(std::move(refused));
+    return SyncDirectory();
   }
-  bool IsHealthy() const override { return healthy_.load(std::memory_order_acquire); }
+
+  // LineOutput
+  // Writes the lines, rotating first whenever the next line would not fit in the current file.
+  absl::Status Write(absl::Span<const std::string> lines) override {
+    buffer_.clear();
+    for (const std::string& line : lines) {
+      const uint64_t line_bytes = line.size() + 1;
+      if (options_.rotate_bytes > 0 &&
+          file_bytes_ + buffer_.size() > 0 &&
+          file_bytes_ + buffer_.size() + line_bytes > options_.rotate_bytes) {
+        absl::Status status = WriteBuffer(buffer_);
+        if (status.ok()) status = Rotate();
+        if (!status.ok()) return status;
+        buffer_.clear();
+      }
+      buffer_.append(line);
+      buffer_.push_back('\n');
+    }
+    return WriteBuffer(buffer_);
+  }
+  absl::Status Commit(bool closing) override {
+    return options_.durable || closing || SyncIsDue() ? Sync() : absl::OkStatus();
+  }
+  absl::Duration CommitWait() const override {
+    return unsynced_bytes_ > 0 && !options_.durable ? options_.fsync_interval
+                                                    : absl::InfiniteDuration();
+  }
+  absl::string_view Name() const override { return "the disk"; }
 
  private:
-  struct Pending {
-    std::string line;
-    Done done;
-  };
-
-  void WriterLoop() {
-    while (true) {
-      std::vector<Pending> batch;
-      absl::Status failure;
-      bool stop = false;
-      {
-        absl::MutexLock lock(&mu_);
-        const absl::Condition ready(this, &FileDecisionLogSink::HasWork);
-        if (unsynced_bytes_ > 0 && !options_.durable) {
-          mu_.AwaitWithTimeout(ready, options_.fsync_interval);
-        } else {
-          mu_.Await(ready);
-        }
-        while (!queue_.empty() && batch.size() < options_.max_batch) {
-          pending_bytes_ -= queue_.front().line.size();
-          batch.push_back(std::move(queue_.front()));
-          queue_.pop_front();
-        }
-        stop = stopping_ && queue_.empty();
-        failure = failure_;
-      }
-      absl::Status status = failure;
-      if (status.ok() && !batch.empty()) status = WriteBatch(batch);
-      if (status.ok() && (options_.durable || stop || SyncIsDue())) status = Sync();
-      if (!status.ok()) Fail(status);
-      // Callbacks run without the lock: they may take their own locks or be slow.
-      for (Pending& pending : batch) std::move(pending.done)(status);
-      if (stop) break;
-    }
-  }
-
-  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; }
-
   // Non-durable mode: sync when the oldest unsynced line has waited fsync_interval.
   bool SyncIsDue() const {
     return unsynced_bytes_ > 0 && time_source_.Now() - last_sync_ >= options_.fsync_interval;
   }
 
-  void Fail(const absl::Status& status) {
-    absl::MutexLock lock(&mu_);
-    if (failure_.ok()) failure_ = status;
-    healthy_.store(false, std::memory_order_release);
-  }
-
-  // Writes the batch, rotating first whenever the next line would not fit in the current file.
-  absl::Status WriteBatch(const std::vector<Pending>& batch) {
-    std::string buffer;
-    for (const Pending& pending : batch) {
-      const uint64_t line_bytes = pending.line.size() + 1;
-      if (options_.rotate_bytes > 0 &&
-          file_bytes_ + buffer.size() > 0 &&
-          file_bytes_ + buffer.size() + line_bytes > options_.rotate_bytes) {
-        absl::Status status = Write(buffer);
-        if (status.ok()) status = Rotate();
-        if (!status.ok()) return status;
-        buffer.clear();
-      }
-      buffer.append(pending.line);
-      buffer.push_back('\n');
-    }
-    return Write(buffer);
-  }
-
-  absl::Status Write(const std::string& buffer) {
+  absl::Status WriteBuffer(const std::string& buffer) {
     if (buffer.empty()) return absl::OkStatus();
     const int error = WriteAll(fd_, buffer.data(), buffer.size());
     if (error != 0) {
@@ -200,28 +142,6 @@ class FileDecisionLogSink final : public DecisionLogSink {
     return absl::OkStatus();
   }
 
-  absl::Status Open() {
-    fd_ = ::open(options_.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd_ < 0) return ErrnoError("cannot open", options_.path, errno);
-    struct stat info;
-    if (::fstat(fd_, &info) != 0) return ErrnoError("cannot stat", options_.path, errno);
-    file_bytes_ = static_cast<uint64_t>(info.st_size);
-    if (file_bytes_ > 0 && S_ISREG(info.st_mode)) {
-      // A crash mid-write can leave a partial last line; start ours on a line of its own.
-      char last = '\n';
-      const int read_fd = ::open(options_.path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (read_fd >= 0) {
-        if (::pread(read_fd, &last, 1, info.st_size - 1) != 1) last = '\n';
-        ::close(read_fd);
-      }
-      if (last != '\n') {
-        absl::Status status = Write("\n");
-        if (!status.ok()) return status;
-      }
-    }
-    return SyncDirectory();
-  }
-
   absl::Status Rotate() {
     absl::Status status = Sync();
     if (!status.ok()) return status;
@@ -242,43 +162,29 @@ class FileDecisionLogSink final : public DecisionLogSink {
 
   const FileSinkOptions options_;
   const TimeSource& time_source_;
-
-  absl::Mutex mu_;
-  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
-  size_t pending_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // The first failure; once set, every Append is refused with it.
-  absl::Status failure_ ABSL_GUARDED_BY(mu_);
-  // Mirrors failure_.ok() for IsHealthy, which a health check may call often.
-  std::atomic<bool> healthy_{true};
-
-  // Owned by the writer thread (and by Start before it runs).
   int fd_ = -1;
   uint64_t file_bytes_ = 0;
   uint64_t unsynced_bytes_ = 0;
   absl::Time last_sync_;
-
-  std::thread writer_;
+  // Kept between batches: a fresh buffer per batch cost page faults at every growth.
+  std::string buffer_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DecisionLogSink>> NewFileDecisionLogSink(
-    const FileSinkOptions& options, const TimeSource& time_source) {
+    const FileSinkOptions& options, const BatchOptions& batching, const TimeSource& time_source) {
   if (options.path.empty()) {
     return absl::InvalidArgumentError("config: decision_log.path: required with sink: file");
-  }
-  if (options.max_batch < 1) {
-    return absl::InvalidArgumentError("config: decision_log.max_batch: must be at least 1");
   }
   if (options.rotate_bytes > 0 && options.keep_files < 1) {
     return absl::InvalidArgumentError(
         "config: decision_log.keep_files: must be at least 1 when rotate_bytes is set");
   }
-  auto sink = std::make_unique<FileDecisionLogSink>(options, time_source);
-  absl::Status status = sink->Start();
+  auto output = std::make_unique<FileLineOutput>(options, time_source);
+  absl::Status status = output->Open();
   if (!status.ok()) return status;
-  return sink;
+  return NewBatchingDecisionLogSink(std::move(output), batching, BatchWriter::kOwnThread);
 }
 
 }  // namespace evaluatecode::service::observability

@@ -170,7 +170,7 @@ absl::StatusOr<DecisionLogOptions> ParseDecisionLogOptions(const YAML::Node& nod
         }},
        {"max_batch",
         [&](const YAML::Node& n, const std::string& p) {
-          return ReadInteger(n, p, &file.max_batch);
+          return ReadInteger(n, p, &options.batching.max_batch);
         }},
        {"rotate_bytes",
         [&](const YAML::Node& n, const std::string& p) {
@@ -182,7 +182,7 @@ absl::StatusOr<DecisionLogOptions> ParseDecisionLogOptions(const YAML::Node& nod
         }},
        {"max_pending_bytes",
         [&](const YAML::Node& n, const std::string& p) {
-          return ReadInteger(n, p, &file.max_pending_bytes);
+          return ReadInteger(n, p, &options.batching.max_pending_bytes);
         }},
        {"mask", [&](const YAML::Node& n, const std::string& p) {
           return ReadMask(n, p, &options.mask);
@@ -198,7 +198,7 @@ absl::StatusOr<DecisionLogOptions> ParseDecisionLogOptions(const YAML::Node& nod
       {"path", !is_file || !file.path.empty(), "required with sink: file"},
       {"durable", is_file || !file.durable,
        "needs sink: file (stdout cannot tell when a record is on disk)"},
-      {"max_batch", file.max_batch >= 1, "must be at least 1"},
+      {"max_batch", options.batching.max_batch >= 1, "must be at least 1"},
       {"keep_files", file.rotate_bytes == 0 || file.keep_files >= 1,
        "must be at least 1 when rotate_bytes is set"},
   };

@@ -1,10 +1,9 @@
 #include "service/observability/stdout_decision_log_sink.h"
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
-#include <utility>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "spdlog/details/console_globals.h"
@@ -12,49 +11,41 @@
 namespace evaluatecode::service::observability {
 namespace {
 
-// Thread-safe: writes are serialized by spdlog's console mutex.
-class StdoutDecisionLogSink final : public DecisionLogSink {
+class StreamLineOutput final : public LineOutput {
  public:
-  explicit StdoutDecisionLogSink(FILE* stream) : stream_(stream) {}
+  explicit StreamLineOutput(FILE* stream) : stream_(stream) {}
 
-  // DecisionLogSink
-  void Append(std::string line, Done done) override {
-    if (!healthy_.load(std::memory_order_acquire)) {
-      std::move(done)(absl::UnavailableError("decision log: stdout failed earlier"));
-      return;
+  // LineOutput
+  absl::Status Write(absl::Span<const std::string> lines) override {
+    text_.clear();
+    for (const std::string& line : lines) absl::StrAppend(&text_, line, "\n");
+    // spdlog's stdout sinks hold this mutex while they write: the same lock keeps our lines whole.
+    std::lock_guard<std::mutex> lock(spdlog::details::console_mutex::mutex());
+    if (std::fwrite(text_.data(), 1, text_.size(), stream_) == text_.size() &&
+        std::fflush(stream_) == 0) {
+      return absl::OkStatus();
     }
-    line += '\n';
-    bool failed = false;
-    int error = 0;
-    {
-      // spdlog's stdout sinks hold this mutex while they write: the same lock keeps our lines whole.
-      std::lock_guard<std::mutex> lock(spdlog::details::console_mutex::mutex());
-      if (std::fwrite(line.data(), 1, line.size(), stream_) != line.size() ||
-          std::fflush(stream_) != 0) {
-        failed = true;
-        error = errno;
-        std::clearerr(stream_);
-      }
-    }
-    if (failed) {
-      healthy_.store(false, std::memory_order_release);
-      std::move(done)(absl::UnavailableError(
-          absl::StrCat("decision log: writing to stdout failed: ", std::strerror(error))));
-      return;
-    }
-    std::move(done)(absl::OkStatus());
+    const int error = errno;
+    std::clearerr(stream_);
+    return absl::UnavailableError(
+        absl::StrCat("decision log: writing to stdout failed: ", std::strerror(error)));
   }
-  bool IsHealthy() const override { return healthy_.load(std::memory_order_acquire); }
+  absl::Status Commit(bool) override { return absl::OkStatus(); }
+  absl::Duration CommitWait() const override { return absl::InfiniteDuration(); }
+  absl::string_view Name() const override { return "stdout"; }
 
  private:
   FILE* const stream_;
-  std::atomic<bool> healthy_{true};
+  // Kept between batches: a fresh buffer per batch cost page faults at every growth.
+  std::string text_;
 };
 
 }  // namespace
 
-std::unique_ptr<DecisionLogSink> NewStdoutDecisionLogSink(FILE* stream) {
-  return std::make_unique<StdoutDecisionLogSink>(stream);
+absl::StatusOr<std::unique_ptr<DecisionLogSink>> NewStdoutDecisionLogSink(
+    const BatchOptions& batching, FILE* stream) {
+  return NewBatchingDecisionLogSink(std::make_unique<StreamLineOutput>(stream), batching,
+                                    BatchWriter::kAppendingThread);
 }
 
 }  // namespace evaluatecode::service::observability

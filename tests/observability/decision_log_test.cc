@@ -1,6 +1,5 @@
 // DecisionLog: records reach the sink as masked JSON lines, every outcome reaches the caller's
-// callback and the write metrics, and NewDecisionLog builds what the config describes. Also the
-// stdout sink.
+// callback and the write metrics, and NewDecisionLog builds what the config describes.
 #include "service/observability/decision_log.h"
 
 #include <cstdio>
@@ -18,7 +17,6 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "service/observability/prometheus_metrics.h"
-#include "service/observability/stdout_decision_log_sink.h"
 #include "tests/testing/simulated_time_source.h"
 #include "tests/testing/status_matchers.h"
 
@@ -169,47 +167,21 @@ TEST(DecisionLogTest, NewDecisionLogWritesDurableMaskedRecordsToAFile) {
   EXPECT_EQ(line.find("123-45-6789"), std::string::npos);
 }
 
-TEST(DecisionLogTest, NewDecisionLogRefusesBadMasksAndUnopenableFiles) {
+TEST(DecisionLogTest, NewDecisionLogRefusesBadMasksBatchesAndUnopenableFiles) {
   SimulatedTimeSource time;
   DecisionLogOptions options;
   options.mask = {"a..b"};
   EXPECT_THAT(NewDecisionLog(options, time, nullptr),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("a..b")));
   options.mask.clear();
+  options.batching.max_batch = 0;
+  EXPECT_THAT(NewDecisionLog(options, time, nullptr),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("decision_log.max_batch")));
+  options.batching.max_batch = 1;
   options.sink = DecisionLogOptions::Sink::kFile;
   options.file.path = "/nonexistent-dir/decisions.jsonl";
   EXPECT_THAT(NewDecisionLog(options, time, nullptr),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr(options.file.path)));
-}
-
-TEST(StdoutDecisionLogSinkTest, WritesOneLineAndAnswersBeforeReturning) {
-  FILE* stream = std::tmpfile();
-  ASSERT_NE(stream, nullptr);
-  auto sink = NewStdoutDecisionLogSink(stream);
-  bool answered = false;
-  sink->Append(R"({"decision_id":"d-1"})", [&](absl::Status status) {
-    EXPECT_OK(status);
-    answered = true;
-  });
-  EXPECT_TRUE(answered);
-  std::rewind(stream);
-  char buffer[64] = {};
-  ASSERT_NE(std::fgets(buffer, sizeof(buffer), stream), nullptr);
-  EXPECT_STREQ(buffer, "{\"decision_id\":\"d-1\"}\n");
-  std::fclose(stream);
-}
-
-TEST(StdoutDecisionLogSinkTest, AWriteErrorIsReportedAndTheSinkTurnsUnhealthy) {
-  FILE* full = std::fopen("/dev/full", "w");
-  ASSERT_NE(full, nullptr);
-  auto sink = NewStdoutDecisionLogSink(full);
-  absl::Status first, second;
-  sink->Append("{}", [&](absl::Status status) { first = status; });
-  EXPECT_THAT(first, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("No space left")));
-  EXPECT_FALSE(sink->IsHealthy());
-  sink->Append("{}", [&](absl::Status status) { second = status; });
-  EXPECT_THAT(second, StatusIs(absl::StatusCode::kUnavailable, HasSubstr("failed earlier")));
-  std::fclose(full);
 }
 
 }  // namespace

@@ -104,8 +104,10 @@ class Answers {
   int target_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-std::unique_ptr<DecisionLogSink> NewSink(const FileSinkOptions& options, const TimeSource& time) {
-  absl::StatusOr<std::unique_ptr<DecisionLogSink>> sink = NewFileDecisionLogSink(options, time);
+std::unique_ptr<DecisionLogSink> NewSink(const FileSinkOptions& options, const TimeSource& time,
+                                         const BatchOptions& batching = {}) {
+  absl::StatusOr<std::unique_ptr<DecisionLogSink>> sink =
+      NewFileDecisionLogSink(options, batching, time);
   EXPECT_TRUE(sink.ok()) << sink.status();
   return sink.ok() ? *std::move(sink) : nullptr;
 }
@@ -161,8 +163,9 @@ TEST(FileDecisionLogSinkTest, LinesWaitingDuringASyncAreCommittedTogetherInBatch
   FileSinkOptions options;
   options.path = FreshPath();
   options.durable = true;
-  options.max_batch = 10;
-  auto sink = NewSink(options, time);
+  BatchOptions batching;
+  batching.max_batch = 10;
+  auto sink = NewSink(options, time, batching);
   ASSERT_NE(sink, nullptr);
 
   // The first line's answer holds the writer thread, as a slow sync would, while 25 more arrive.
@@ -259,19 +262,24 @@ TEST(FileDecisionLogSinkTest, AFileThatCannotBeOpenedFailsStartUpNamingIt) {
   SimulatedTimeSource time;
   FileSinkOptions options;
   options.path = absl::StrCat(getenv("TEST_TMPDIR"), "/no/such/directory/decisions.jsonl");
-  EXPECT_THAT(NewFileDecisionLogSink(options, time),
+  EXPECT_THAT(NewFileDecisionLogSink(options, {}, time),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr(options.path)));
 }
 
 TEST(FileDecisionLogSinkTest, BadOptionsAreInvalidArguments) {
   SimulatedTimeSource time;
   FileSinkOptions options;
-  EXPECT_THAT(NewFileDecisionLogSink(options, time),
+  EXPECT_THAT(NewFileDecisionLogSink(options, {}, time),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("path")));
   options.path = FreshPath();
   options.keep_files = 0;
-  EXPECT_THAT(NewFileDecisionLogSink(options, time),
+  EXPECT_THAT(NewFileDecisionLogSink(options, {}, time),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("keep_files")));
+  options.keep_files = 1;
+  BatchOptions batching;
+  batching.max_batch = 0;
+  EXPECT_THAT(NewFileDecisionLogSink(options, batching, time),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("max_batch")));
 }
 
 TEST(FileDecisionLogSinkTest, AFullDiskIsReportedAndLaterAppendsAreRefusedAtOnce) {
@@ -323,8 +331,9 @@ TEST(FileDecisionLogSinkTest, ABacklogPastMaxPendingBytesIsRefusedWhileTheSinkSt
   SimulatedTimeSource time;
   FileSinkOptions options;
   options.path = FreshPath();
-  options.max_pending_bytes = 250;
-  auto sink = NewSink(options, time);
+  BatchOptions batching;
+  batching.max_pending_bytes = 250;
+  auto sink = NewSink(options, time, batching);
   ASSERT_NE(sink, nullptr);
   absl::Notification writer_held, release;
   sink->Append("first", [&](absl::Status) {
@@ -364,7 +373,8 @@ TEST(FileDecisionLogSinkTest, DurableModeLosesNoAcknowledgedRecordWhenKilled) {
     FileSinkOptions options;
     options.path = path;
     options.durable = true;
-    absl::StatusOr<std::unique_ptr<DecisionLogSink>> sink = NewFileDecisionLogSink(options, time);
+    absl::StatusOr<std::unique_ptr<DecisionLogSink>> sink =
+        NewFileDecisionLogSink(options, {}, time);
     if (!sink.ok()) ::_exit(2);
     const int ack_fd = acks[1];
     for (int i = 0; i < 200'000; ++i) {

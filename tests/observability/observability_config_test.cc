@@ -58,10 +58,10 @@ decision_log:
   EXPECT_EQ(log.file.path, "/var/log/evaluatecode/decisions.jsonl");
   EXPECT_TRUE(log.file.durable);
   EXPECT_EQ(log.file.fsync_interval, absl::Milliseconds(250));
-  EXPECT_EQ(log.file.max_batch, 64u);
+  EXPECT_EQ(log.batching.max_batch, 64u);
   EXPECT_EQ(log.file.rotate_bytes, 1048576u);
   EXPECT_EQ(log.file.keep_files, 3);
-  EXPECT_EQ(log.file.max_pending_bytes, 4096u);
+  EXPECT_EQ(log.batching.max_pending_bytes, 4096u);
   EXPECT_THAT(log.mask, ElementsAre("trigger.inquiry.attributes.birthdate", "**.email-address"));
 }
 
