@@ -25,7 +25,7 @@ struct DecisionLogOptions {
   Sink sink = Sink::kStdout;
   // path, durable, fsync_interval_ms, rotate_bytes, keep_files; used with sink: file only.
   FileSinkOptions file;
-  // max_batch, max_pending_bytes: how either sink's writer thread takes records.
+  // max_batch, max_pending_bytes: how either sink batches records and bounds its backlog.
   BatchOptions batching;
   // mask: input paths whose values are recorded as "***" (syntax in input_mask.h).
   std::vector<std::string> mask;
