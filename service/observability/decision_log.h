@@ -48,8 +48,9 @@ class DecisionLog {
   //       do not send the decision;
   //   kInternal — the record is malformed (a bug: no request, or not exactly one outcome).
   // `record`'s messages are rendered before Record returns and may be released then. `done` runs
-  // on the sink's writer thread, or before Record returns when the record is malformed or refused;
-  // it must not block (calling ServerUnaryReactor::Finish is fine).
+  // on whichever thread writes the record (this one, before Record returns; another Record's; or
+  // the sink's own), or before Record returns when the record is malformed or refused; it must not
+  // block (calling ServerUnaryReactor::Finish is fine).
   void Record(const DecisionRecord& record, DecisionLogSink::Done done);
 
   // False once the sink has failed; serve it as readiness.
