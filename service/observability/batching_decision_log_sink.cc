@@ -20,8 +20,8 @@ class BatchingDecisionLogSink final : public DecisionLogSink {
  public:
   BatchingDecisionLogSink(std::unique_ptr<LineOutput> output, const BatchOptions& options,
                           BatchWriter writer)
-      : options_(options), output_(std::move(output)) {
-    if (writer == BatchWriter::kOwnThread) {
+      : options_(options), writer_(writer), output_(std::move(output)) {
+    if (writer_ == BatchWriter::kOwnThread) {
       thread_ = std::thread([this] {
         NameThisThread("decision-log");
         WriterLoop();
@@ -34,7 +34,7 @@ class BatchingDecisionLogSink final : public DecisionLogSink {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
-    if (thread_.joinable()) {
+    if (writer_ == BatchWriter::kOwnThread) {
       thread_.join();
     } else {
       // Every line was written and answered by the Append that queued it or a later one; a failed
@@ -59,7 +59,7 @@ class BatchingDecisionLogSink final : public DecisionLogSink {
       } else {
         pending_bytes_ += line.size();
         queue_.push_back({std::move(line), std::move(done)});
-        if (thread_.joinable() || writing_) return;
+        if (writer_ == BatchWriter::kOwnThread || writing_) return;
         writing_ = true;
       }
     }
@@ -149,6 +149,7 @@ class BatchingDecisionLogSink final : public DecisionLogSink {
   }
 
   const BatchOptions options_;
+  const BatchWriter writer_;
   const std::unique_ptr<LineOutput> output_;
 
   absl::Mutex mu_;
