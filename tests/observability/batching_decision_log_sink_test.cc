@@ -15,6 +15,7 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/sink_answers.h"
 #include "tests/testing/status_matchers.h"
 
 namespace evaluatecode::service::observability {
@@ -22,6 +23,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using testing::SinkAnswers;
 using testing::StatusIs;
 
 // What the scripted output saw and how it behaves; shared with the test, which outlives the sink.
@@ -76,30 +78,6 @@ std::unique_ptr<DecisionLogSink> NewSink(Script& script, BatchWriter writer,
   return sink.ok() ? *std::move(sink) : nullptr;
 }
 
-// Collects answers; WaitFor blocks until `n` have come.
-class Answers {
- public:
-  DecisionLogSink::Done Callback() {
-    return [this](absl::Status status) {
-      absl::MutexLock lock(&mu_);
-      statuses_.push_back(std::move(status));
-    };
-  }
-  std::vector<absl::Status> WaitFor(size_t n) {
-    absl::MutexLock lock(&mu_);
-    target_ = n;
-    mu_.Await(absl::Condition(this, &Answers::Reached));
-    return statuses_;
-  }
-
- private:
-  bool Reached() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return statuses_.size() >= target_; }
-
-  absl::Mutex mu_;
-  std::vector<absl::Status> statuses_ ABSL_GUARDED_BY(mu_);
-  size_t target_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
 class EitherWriterTest : public ::testing::TestWithParam<BatchWriter> {};
 
 INSTANTIATE_TEST_SUITE_P(BatchingDecisionLogSinkTest, EitherWriterTest,
@@ -112,7 +90,7 @@ TEST_P(EitherWriterTest, WritesWhatQueuedMeanwhileInOrderInBatchesOfAtMostMaxBat
   options.max_batch = 4;
   auto sink = NewSink(script, GetParam(), options);
   ASSERT_NE(sink, nullptr);
-  Answers answers;
+  SinkAnswers answers;
   // The first line's write is held (with kAppendingThread, on the thread that appended it) while
   // nine more arrive: each of those Appends returns at once.
   std::thread first([&] { sink->Append("a", answers.Callback()); });
@@ -142,7 +120,7 @@ TEST_P(EitherWriterTest, AFailedWriteAnswersItsBatchAndEveryLaterAppendWithIt) {
   }
   auto sink = NewSink(script, GetParam());
   ASSERT_NE(sink, nullptr);
-  Answers answers;
+  SinkAnswers answers;
   sink->Append("a", answers.Callback());
   EXPECT_THAT(answers.WaitFor(1)[0],
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("the script broke")));
@@ -158,7 +136,7 @@ TEST_P(EitherWriterTest, TheLastCommitIsTheClosingOne) {
   Script script;
   auto sink = NewSink(script, GetParam());
   ASSERT_NE(sink, nullptr);
-  Answers answers;
+  SinkAnswers answers;
   sink->Append("a", answers.Callback());
   answers.WaitFor(1);
   sink.reset();
@@ -170,7 +148,7 @@ TEST(BatchingDecisionLogSinkTest, ItsOwnThreadCommitsAfterCommitWaitWithoutNewLi
   Script script;
   auto sink = NewSink(script, BatchWriter::kOwnThread);
   ASSERT_NE(sink, nullptr);
-  Answers answers;
+  SinkAnswers answers;
   sink->Append("a", answers.Callback());
   answers.WaitFor(1);
   {

@@ -20,12 +20,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/time_source.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/simulated_time_source.h"
+#include "tests/testing/sink_answers.h"
 #include "tests/testing/status_matchers.h"
 
 namespace evaluatecode::service::observability {
@@ -34,6 +34,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::SimulatedTimeSource;
+using testing::SinkAnswers;
 using testing::StatusIs;
 
 // A fresh path under TEST_TMPDIR, named after the running test; old files of that name removed.
@@ -72,38 +73,6 @@ absl::Status AppendAndWait(DecisionLogSink& sink, std::string line) {
   return result;
 }
 
-// Counts answers from many Appends; WaitFor blocks until `n` have come.
-class Answers {
- public:
-  DecisionLogSink::Done Callback() {
-    return [this](absl::Status status) {
-      absl::MutexLock lock(&mu_);
-      (status.ok() ? ok_ : failed_)++;
-    };
-  }
-  void WaitFor(int n) {
-    absl::MutexLock lock(&mu_);
-    target_ = n;
-    mu_.Await(absl::Condition(this, &Answers::Reached));
-  }
-  int ok() {
-    absl::MutexLock lock(&mu_);
-    return ok_;
-  }
-  int failed() {
-    absl::MutexLock lock(&mu_);
-    return failed_;
-  }
-
- private:
-  bool Reached() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return ok_ + failed_ >= target_; }
-
-  absl::Mutex mu_;
-  int ok_ ABSL_GUARDED_BY(mu_) = 0;
-  int failed_ ABSL_GUARDED_BY(mu_) = 0;
-  int target_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
 std::unique_ptr<DecisionLogSink> NewSink(const FileSinkOptions& options, const TimeSource& time,
                                          const BatchOptions& batching = {}) {
   absl::StatusOr<std::unique_ptr<DecisionLogSink>> sink =
@@ -118,7 +87,7 @@ TEST(FileDecisionLogSinkTest, WritesWholeLinesInOrder) {
   options.path = FreshPath();
   auto sink = NewSink(options, time);
   ASSERT_NE(sink, nullptr);
-  Answers answers;
+  SinkAnswers answers;
   for (int i = 0; i < 100; ++i) sink->Append(absl::StrCat(R"({"id":)", i, "}"), answers.Callback());
   answers.WaitFor(100);
   EXPECT_EQ(answers.ok(), 100);
@@ -136,7 +105,7 @@ TEST(FileDecisionLogSinkTest, DurableModeAnswersOnlyOnceTheLineIsInTheFile) {
   auto sink = NewSink(options, time);
   ASSERT_NE(sink, nullptr);
   std::atomic<int> missing{0};
-  Answers answers;
+  SinkAnswers answers;
   std::vector<std::thread> appenders;
   for (int t = 0; t < 4; ++t) {
     appenders.emplace_back([&, t] {
@@ -177,7 +146,7 @@ TEST(FileDecisionLogSinkTest, LinesWaitingDuringASyncAreCommittedTogetherInBatch
     release.WaitForNotification();
   });
   writer_held.WaitForNotification();
-  Answers answers;
+  SinkAnswers answers;
   for (int i = 1; i <= 25; ++i) {
     DecisionLogSink::Done count = answers.Callback();
     sink->Append(absl::StrCat(i), [&, i, count = std::move(count)](absl::Status status) mutable {
@@ -248,7 +217,7 @@ TEST(FileDecisionLogSinkTest, DestroyingTheSinkWritesAndAnswersEveryPendingLine)
   FileSinkOptions options;
   options.path = FreshPath();
   options.fsync_interval = absl::Hours(1);
-  Answers answers;
+  SinkAnswers answers;
   {
     auto sink = NewSink(options, time);
     ASSERT_NE(sink, nullptr);
@@ -341,7 +310,7 @@ TEST(FileDecisionLogSinkTest, ABacklogPastMaxPendingBytesIsRefusedWhileTheSinkSt
     release.WaitForNotification();
   });
   writer_held.WaitForNotification();
-  Answers answers;
+  SinkAnswers answers;
   sink->Append(std::string(100, 'a'), answers.Callback());
   sink->Append(std::string(100, 'b'), answers.Callback());
   absl::Status refused;
