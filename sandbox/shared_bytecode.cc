@@ -30,7 +30,12 @@ absl::StatusOr<std::unique_ptr<SharedBytecode>> SharedBytecode::Create(const std
     if (n <= 0) return Errno("writing the shared bytecode");
     written += static_cast<size_t>(n);
   }
-  if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+  // F_SEAL_FUTURE_WRITE, not F_SEAL_WRITE: no writable mapping of this file ever exists, so both
+  // forbid every later write and writable mapping, but F_SEAL_WRITE first waits for the kernel's
+  // own transient references to the just-written pages to go, and after ≈ 150 ms fails with EBUSY
+  // (seen on a loaded CI machine: the server then refused to start).
+  if (fcntl(fd, F_ADD_SEALS,
+            F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) != 0) {
     return Errno("sealing the shared bytecode");
   }
   return shared;

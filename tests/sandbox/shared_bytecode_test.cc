@@ -1,6 +1,7 @@
 #include "sandbox/shared_bytecode.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,6 +28,18 @@ TEST(SharedBytecodeTest, ReadsBackWhatWasWrittenByPositionAndRefusesWrites) {
   EXPECT_EQ(pwrite(inherited, "x", 1, 0), -1);
   EXPECT_EQ(errno, EPERM);
   EXPECT_EQ(ftruncate(inherited, 1), -1);
+  errno = 0;
+  EXPECT_EQ(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, inherited, 0), MAP_FAILED);
+  EXPECT_EQ(errno, EPERM);
+  // Nor can it lift the seals.
+  EXPECT_EQ(fcntl(inherited, F_ADD_SEALS, 0), -1);
+  EXPECT_EQ(errno, EPERM);
+  // And a read-only shared mapping cannot be made writable afterwards.
+  void* mapped = mmap(nullptr, 4096, PROT_READ, MAP_SHARED, inherited, 0);
+  ASSERT_NE(mapped, MAP_FAILED);
+  EXPECT_EQ(mprotect(mapped, 4096, PROT_READ | PROT_WRITE), -1);
+  EXPECT_EQ(errno, EACCES);
+  munmap(mapped, 4096);
   EXPECT_EQ(fcntl(shared->fd(), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
   close(inherited);
 }
