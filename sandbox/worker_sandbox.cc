@@ -28,6 +28,7 @@
 #include "common/await_callback.h"
 #include "common/expiry_timer.h"
 #include "common/sha256.h"
+#include "common/cpu_affinity.h"
 #include "common/thread_name.h"
 #include "sandbox/framed_channel.h"
 #include "sandbox/worker_messages.h"
@@ -79,6 +80,7 @@ struct Worker {
   uint64_t next_id = 1;
   // An eventfd that wakes the driver when it is parked, or when the sandbox stops.
   int doorbell = -1;
+  int cpu = -1;  // the CPU the worker and its driver are kept on; -1: not pinned
   // Guarded by the sandbox's mutex: whether the driver waits for a job, whether a caller is
   // writing one to its worker, whether it waits without a time limit, the job handed to it, and
   // how it is woken while a caller writes.
@@ -255,6 +257,9 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
 
   // Starts every worker (in parallel: each boots on its own), then their drivers.
   absl::Status StartAll() {
+    for (size_t i = 0; i < workers_.size() && !options_.cpus.empty(); ++i) {
+      workers_[i].cpu = options_.cpus[i % options_.cpus.size()];
+    }
     for (Worker& worker : workers_) {
       worker.doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
       if (worker.doorbell < 0) {
@@ -272,8 +277,22 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
         NameThisThread("sandbox-driver");
         Drive(worker);
       });
+      if (worker.cpu >= 0) {
+        if (absl::Status pinned = PinThreadToCpu(drivers_.back().native_handle(), worker.cpu);
+            !pinned.ok()) {
+          return pinned;
+        }
+      }
     }
     watcher_.Start();
+    // Ready once every driver waits for a job: the first runs are placed as the later ones are.
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](std::vector<Worker>* workers) {
+          return std::all_of(workers->begin(), workers->end(),
+                             [](const Worker& worker) { return worker.idle; });
+        },
+        &workers_));
     return absl::OkStatus();
   }
 
@@ -398,12 +417,17 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     }
   }
 
-  // The lowest-numbered driver that waits for a job and has none coming; null when all are busy.
+  // A driver that waits for a job and has none coming: one on the caller's CPU when workers are
+  // pinned, else the lowest-numbered; null when all are busy.
   Worker* IdleWorker() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const int here = options_.cpus.empty() ? -1 : CurrentCpu();
+    Worker* lowest = nullptr;
     for (Worker& worker : workers_) {
-      if (worker.idle && !worker.sending && worker.handed.job == nullptr) return &worker;
+      if (!worker.idle || worker.sending || worker.handed.job != nullptr) continue;
+      if (worker.cpu == here) return &worker;
+      if (lowest == nullptr) lowest = &worker;
     }
-    return nullptr;
+    return lowest;
   }
 
   static void Ring(Worker& worker) {
@@ -740,6 +764,13 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     worker.pid = pid;
     worker.fd = fds[0];
     worker.cancel_fd = cancel_fds[0];
+    // Before the worker starts a thread of its own (it reads its runtime first): they inherit it.
+    if (worker.cpu >= 0) {
+      if (absl::Status pinned = PinProcessToCpu(pid, worker.cpu); !pinned.ok()) {
+        Stop(worker);
+        return absl::UnavailableError(absl::StrCat("sandbox worker: ", pinned.message()));
+      }
+    }
     clockid_t cpu_clock;
     if (clock_getcpuclockid(pid, &cpu_clock) == 0) worker.cpu_clock = cpu_clock;
     return absl::OkStatus();

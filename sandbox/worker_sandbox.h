@@ -53,6 +53,11 @@ struct WorkerSandboxOptions {
   int quarantine_after = 3;
   absl::Duration quarantine_window = absl::Minutes(10);
   absl::Duration quarantine_duration = absl::Minutes(5);
+  // When not empty, worker i and its driver thread run on CPU cpus[i % size] only, and a run goes
+  // to an idle worker on its caller's CPU before any other: handing work to a thread on another
+  // CPU that is idle wakes that CPU, which on a VM costs tens of microseconds (BENCHMARKS.md). For
+  // a process that owns its CPUs; empty: the kernel places workers and drivers.
+  std::vector<int> cpus;
   // Not owned; must outlive the sandbox.
   const TimeSource* time_source = nullptr;
   // May be null. Not owned; must outlive the sandbox.

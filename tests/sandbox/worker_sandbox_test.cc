@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <sched.h>
 
 #include <atomic>
 #include <deque>
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "common/await_callback.h"
 #include "common/cancellation.h"
+#include "common/cpu_affinity.h"
 #include "common/time_source.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -33,6 +36,8 @@
 namespace evaluatecode::sandbox {
 namespace {
 
+using ::evaluatecode::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 // The pids of this process's children that run as sandbox workers.
@@ -50,6 +55,33 @@ std::vector<pid_t> WorkerPids() {
   }
   closedir(proc);
   return pids;
+}
+
+// The CPUs `task` (a process, or a thread of this one) may run on.
+std::vector<int> CpusOf(pid_t task) {
+  cpu_set_t allowed;
+  std::vector<int> cpus;
+  if (sched_getaffinity(task, sizeof(allowed), &allowed) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+// The thread ids of this process's threads called `name`.
+std::vector<pid_t> ThreadsNamed(const std::string& name) {
+  std::vector<pid_t> tids;
+  DIR* tasks = opendir("/proc/self/task");
+  while (dirent* entry = readdir(tasks)) {
+    std::string comm;
+    if (std::getline(std::ifstream(absl::StrCat("/proc/self/task/", entry->d_name, "/comm")),
+                     comm) &&
+        comm == name) {
+      tids.push_back(std::atoi(entry->d_name));
+    }
+  }
+  closedir(tasks);
+  return tids;
 }
 
 class WorkerSandboxTest : public ::testing::Test {
@@ -104,6 +136,60 @@ TEST_F(WorkerSandboxTest, EvaluatesInAWorker) {
   EXPECT_EQ(result.evaluation.logs[0].message, "in worker");
   EXPECT_EQ(result.compile.code_sha256.size(), 64u);
   EXPECT_EQ(WorkerPids().size(), 2u);
+}
+
+TEST_F(WorkerSandboxTest, PinnedWorkersAndTheirDriversRunOnlyOnTheirCpu) {
+  ASSERT_OK_AND_ASSIGN(std::vector<int> allowed, AllowedCpus());
+  WorkerSandboxOptions options = Options();
+  // Worker i on allowed[i % n]: on one CPU both share it.
+  options.cpus = {allowed.front(), allowed.back()};
+  sandbox_.reset();
+  ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+  EXPECT_EQ(Run("return 1;").evaluation.result.number_value(), 1);
+
+  const std::multiset<std::vector<int>> expected = {{allowed.front()}, {allowed.back()}};
+  std::multiset<std::vector<int>> workers, drivers;
+  for (pid_t pid : WorkerPids()) workers.insert(CpusOf(pid));
+  for (pid_t tid : ThreadsNamed("sandbox-driver")) drivers.insert(CpusOf(tid));
+  EXPECT_EQ(workers, expected);
+  EXPECT_EQ(drivers, expected);
+  // This thread, the caller, is not pinned.
+  EXPECT_EQ(CpusOf(0), allowed);
+}
+
+TEST_F(WorkerSandboxTest, ARunGoesToTheIdleWorkerOnItsCallersCpu) {
+  ASSERT_OK_AND_ASSIGN(std::vector<int> allowed, AllowedCpus());
+  if (allowed.size() < 2) GTEST_SKIP() << "needs two CPUs";
+  WorkerSandboxOptions options = Options();
+  options.cpus = {allowed[0], allowed[1]};
+  sandbox_.reset();
+  ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+  // Each worker has a compile cache of its own: a miss says the code had not run on that worker.
+  auto cache_hit_on = [this](int cpu) {
+    bool hit = false;
+    std::thread caller([&] {
+      ASSERT_OK(PinThreadToCpu(pthread_self(), cpu));
+      hit = Run("return 'on a CPU';").compile.cache_hit;
+    });
+    caller.join();
+    return hit;
+  };
+  // Unpinned, all three would go to the lowest-numbered worker, the one on allowed[0].
+  EXPECT_FALSE(cache_hit_on(allowed[1]));
+  EXPECT_TRUE(cache_hit_on(allowed[1]));
+  EXPECT_FALSE(cache_hit_on(allowed[0]));
+  EXPECT_TRUE(cache_hit_on(allowed[0]));
+}
+
+TEST_F(WorkerSandboxTest, AWorkerThatCannotBePinnedIsNotStarted) {
+  WorkerSandboxOptions options = Options();
+  options.cpus = {CPU_SETSIZE - 1};  // not a CPU this process may use
+  sandbox_.reset();
+  EXPECT_THAT(NewWorkerSandbox(options),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("sandbox worker"),
+                             HasSubstr(absl::StrCat("pinning to CPU ", CPU_SETSIZE - 1)))));
+  EXPECT_THAT(WorkerPids(), ::testing::IsEmpty());
 }
 
 TEST_F(WorkerSandboxTest, AWorkerIsSentTheInputsBytesWhenTheCallerHasThem) {
