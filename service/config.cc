@@ -17,6 +17,7 @@
 #include "connectors/config_parser.h"
 #include "sandbox/framed_channel.h"
 #include "service/observability/observability_config.h"
+#include "service/yaml_scalars.h"
 #include "yaml-cpp/yaml.h"
 
 namespace evaluatecode::service {
@@ -30,38 +31,17 @@ struct Milliseconds {
 // One known key of a mapping and where its value goes (size_t fields are uint64_t on our targets).
 struct FieldSpec {
   const char* key;
-  std::variant<std::string*, std::vector<std::string>*, uint64_t*, uint32_t*, int*, double*,
-               Milliseconds>
+  std::variant<std::string*, std::vector<std::string>*, bool*, uint64_t*, uint32_t*, int*,
+               double*, Milliseconds>
       target;
 };
-
-std::string Where(const YAML::Node& node, const std::string& path) {
-  return absl::StrCat("config: ", path, " (line ", node.Mark().line + 1, ")");
-}
-
-absl::Status ReadUnsigned(const YAML::Node& node, const std::string& path, uint64_t max,
-                          uint64_t* out) {
-  uint64_t value = 0;
-  if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value) || value > max) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(Where(node, path), ": expected an integer from 0 to ", max, ", got '",
-                     node.IsScalar() ? node.Scalar() : "a non-scalar", "'"));
-  }
-  *out = value;
-  return absl::OkStatus();
-}
 
 struct FieldReader {
   const YAML::Node& node;
   const std::string& path;
 
-  absl::Status operator()(std::string* out) const {
-    if (!node.IsScalar()) {
-      return absl::InvalidArgumentError(absl::StrCat(Where(node, path), ": expected a string"));
-    }
-    *out = node.Scalar();
-    return absl::OkStatus();
-  }
+  absl::Status operator()(std::string* out) const { return ReadString(node, path, out); }
+  absl::Status operator()(bool* out) const { return ReadBool(node, path, out); }
   absl::Status operator()(std::vector<std::string>* out) const {
     if (!node.IsSequence()) {
       return absl::InvalidArgumentError(
@@ -259,6 +239,7 @@ absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
                {"compile_timeout_ms", Milliseconds{&config->compile_timeout}},
                {"compile_memory_bytes", &config->compile_memory_bytes},
                {"isolation", &config->isolation},
+               {"pin_workers", &config->pin_workers},
                {"worker_binary", &config->worker_binary},
                {"worker_kill_grace_ms", Milliseconds{&config->worker_kill_grace}},
                {"worker_address_space_bytes", &config->worker_address_space_bytes},
@@ -383,6 +364,8 @@ absl::Status ValidateConfig(const ServerConfig& config) {
       {"evaluator.compile_cache_entries", config.compile_cache_entries >= 1, "must be at least 1"},
       {"evaluator.isolation", config.isolation == "workers" || config.isolation == "in_process",
        "must be \"workers\" or \"in_process\""},
+      {"evaluator.pin_workers", !config.pin_workers || config.isolation == "workers",
+       "needs isolation: workers (in process there are no workers to pin)"},
       {"evaluator.worker_address_space_bytes",
        config.worker_address_space_bytes >= config.max_limits.memory_bytes + (256 << 20),
        "must exceed limits.max.memory_bytes by at least 268435456"},

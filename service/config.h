@@ -75,6 +75,10 @@ struct ServerConfig {
   // isolation: "workers" runs scripts in supervised sandbox worker processes (`workers` of them);
   // "in_process" runs them on the evaluator threads themselves (for development and the CLI).
   std::string isolation = "workers";
+  // pin_workers: keep each sandbox worker and its driver thread on one CPU of the server's own
+  // (worker i on the i-th, round robin), and give a run to the worker on the CPU its request
+  // arrived on when that one is idle. For a server that owns its CPUs (docs/operations.md).
+  bool pin_workers = false;
   // worker_binary: the executable started as a worker; empty = this server's own binary.
   std::string worker_binary;
   // worker_kill_grace_ms: how long past its deadline a script may run inside a native built-in

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "common/cpu_affinity.h"
 #include "sandbox/in_process_sandbox.h"
 #include "service/worker_mode.h"
 
@@ -67,6 +68,11 @@ absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
   if (typescript_bytecode != nullptr) options.inherited_fd = typescript_bytecode->fd();
   options.retire_after_cpu = config.worker_cpu_limit * 0.9;
   options.workers = WorkerCount(config);
+  if (config.pin_workers) {
+    absl::StatusOr<std::vector<int>> cpus = AllowedCpus();
+    if (!cpus.ok()) return cpus.status();
+    options.cpus = *std::move(cpus);
+  }
   options.kill_grace = config.worker_kill_grace;
   options.time_source = &time_source;
   options.observer = observer;

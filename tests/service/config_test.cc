@@ -29,6 +29,7 @@ TEST(ConfigTest, TheExampleConfigLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(config.listen_address, defaults.listen_address);
   EXPECT_EQ(config.max_connection_age, defaults.max_connection_age);
   EXPECT_EQ(config.evaluator_threads, defaults.evaluator_threads);
+  EXPECT_EQ(config.pin_workers, defaults.pin_workers);
   EXPECT_EQ(config.max_limits.memory_bytes, defaults.max_limits.memory_bytes);
   EXPECT_EQ(config.log_level, defaults.log_level);
 }
@@ -36,7 +37,7 @@ TEST(ConfigTest, TheExampleConfigLoadsAndMatchesTheDefaults) {
 TEST(ConfigTest, ReadsEverySection) {
   ASSERT_OK_AND_ASSIGN(ServerConfig config, ParseConfig(R"(
 server: {listen: "0.0.0.0:6000", drain_grace_ms: 2500}
-evaluator: {threads: 8, queue_capacity: 10}
+evaluator: {threads: 8, queue_capacity: 10, pin_workers: true}
 limits:
   default: {timeout_ms: 500, max_output_bytes: 1024}
   max: {timeout_ms: 1000, max_output_bytes: 2048}
@@ -46,6 +47,7 @@ logging: {level: debug}
   EXPECT_EQ(config.drain_grace, absl::Milliseconds(2500));
   EXPECT_EQ(config.evaluator_threads, 8);
   EXPECT_EQ(config.queue_capacity, 10);
+  EXPECT_TRUE(config.pin_workers);
   EXPECT_EQ(config.default_limits.timeout, absl::Milliseconds(500));
   EXPECT_EQ(config.max_limits.max_output_bytes, 2048u);
   EXPECT_EQ(config.log_level, "debug");
@@ -66,6 +68,10 @@ TEST(ConfigTest, ValuesOfTheWrongTypeAreNamed) {
                        AllOf(HasSubstr("evaluator.threads"), HasSubstr("'many'"))));
   EXPECT_THAT(ParseConfig("limits:\n  max:\n    memory_bytes: -1\n"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limits.max.memory_bytes")));
+  EXPECT_THAT(ParseConfig("evaluator:\n  pin_workers: yes\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("evaluator.pin_workers (line 2)"),
+                             HasSubstr("expected true or false, got 'yes'"))));
   EXPECT_THAT(ParseConfig("server: [1, 2]\n"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("expected a mapping")));
 }
@@ -83,6 +89,9 @@ TEST(ConfigTest, InconsistentSettingsAreNamed) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("evaluator.workers: must be from 0 (automatic) to "
                                  "evaluator.threads")));
+  EXPECT_THAT(ParseConfig("evaluator: {isolation: in_process, pin_workers: true}\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("evaluator.pin_workers: needs isolation: workers")));
   EXPECT_THAT(ParseConfig("server: {max_message_bytes: 100000000}\n"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("server.max_message_bytes: must be from 1024 to 33554432")));
