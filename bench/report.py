@@ -146,6 +146,13 @@ def main():
          f"p99 {lat('light_in_process_c16', 'p99'):.2f} ms, errors {errors('light_in_process_c16')}",
          f"workers {ratio(rps('light_c16'), rps('light_in_process_c16')):.2f} × in process; in process "
          f"{ratio(rps('light_in_process_c16'), rps('echo_c16')):.3f} × Echo"),
+        ("W1 with `pin_workers: true` (each worker and its driver kept on one CPU)",
+         f"16 in flight: {rps('light_pinned_c16'):,.0f} RPS, p50 {lat('light_pinned_c16', 'p50'):.2f} / "
+         f"p99 {lat('light_pinned_c16', 'p99'):.2f} ms; 1 in flight: p50 "
+         f"{lat('light_pinned_c1', 'p50') * 1000:.0f} µs; errors {errors('light_pinned_c16')} / "
+         f"{errors('light_pinned_c1')}",
+         f"{ratio(rps('light_pinned_c16'), rps('light_c16')):.2f} × unpinned RPS; p50 at 1 in flight "
+         f"{ratio(lat('light_pinned_c1', 'p50'), lat('light_c1', 'p50')):.2f} × unpinned"),
         ("Worker boundary (sandbox_bench, 1 worker)",
          f"{workers_us:.0f} µs through a worker vs {in_process_us:.0f} µs in process",
          f"+{workers_us - in_process_us:.0f} µs IPC"),

@@ -236,17 +236,26 @@ def main():
         loadgen("peer_echo_c16", peer_port, "echo")
         loadgen("peer_light_c16", peer_port, "evaluate", workload="light", expect=expected["light"])
 
-        # Workload 1 once more on a server that runs scripts in its own process (the development
-        # mode): what the worker boundary costs at load. Stopped at once, so that it takes no
-        # memory or CPU from the runs below.
-        in_process = Process("evaluate_server_in_process", [
-            b("service/evaluate_server"), "--config",
-            s("bench/workloads/server-config-in-process.yaml"), "--listen", "127.0.0.1:0",
-            "--metrics_listen", "127.0.0.1:0"])
-        started.append(in_process)
-        loadgen("light_in_process_c16", in_process.wait_listening(), "evaluate", workload="light",
-                expect=expected["light"])
-        in_process.stop()
+        # Workload 1 once more on a server with another config; stopped at once, so that it takes
+        # no memory or CPU from the runs below.
+        def light_on_variant(variant, concurrencies):
+            other = Process(f"evaluate_server_{variant}", [
+                b("service/evaluate_server"), "--config",
+                s(f"bench/workloads/server-config-{variant.replace('_', '-')}.yaml"),
+                "--listen", "127.0.0.1:0", "--metrics_listen", "127.0.0.1:0"])
+            started.append(other)
+            other_port = other.wait_listening()
+            for concurrency in concurrencies:
+                loadgen(f"light_{variant}_c{concurrency}", other_port, "evaluate",
+                        workload="light", concurrency=concurrency,
+                        duration=10 if concurrency > 1 else 5, expect=expected["light"])
+            other.stop()
+
+        # Scripts in the server's own process (the development mode): what the worker boundary
+        # costs at load. Workers pinned to CPUs (`pin_workers`): what keeping each hand-off on
+        # one CPU buys.
+        light_on_variant("in_process", [16])
+        light_on_variant("pinned", [16, 1])
 
         # h2load: raw RPS of workload 1 by an independent client (it does not read grpc-status;
         # loadgen's runs check every answer).

@@ -25,7 +25,8 @@ expect() {  # expect NAME PYTHON-CONDITION (on `r`, the results JSON)
   fi
 }
 for run in echo_c16 light_c16 light_c1 peer_echo_c16 peer_light_c16 heavy_c16 peer_heavy_c16 \
-    compile_first_c1 compile_first_c2 compile_cached_c1 light_40_tenants io_c16 io_c1000; do
+    compile_first_c1 compile_first_c2 compile_cached_c1 light_40_tenants io_c16 io_c1000 \
+    light_in_process_c16 light_pinned_c16 light_pinned_c1; do
   expect "$run answered and every answer was checked" \
     "r['runs']['$run']['ok'] > 0 and 'RESULT_MISMATCH' not in r['runs']['$run']['errors_by_code']"
 done
