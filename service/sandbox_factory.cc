@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -14,12 +13,10 @@
 namespace evaluatecode::service {
 namespace {
 
-// evaluator.workers, with 0 resolved: one per thread, at most one per CPU.
+// evaluator.workers, with 0 resolved: one per thread, at most one per CPU the server may use.
 int WorkerCount(const ServerConfig& config) {
   if (config.evaluator_workers > 0) return config.evaluator_workers;
-  const unsigned cpus = std::thread::hardware_concurrency();
-  return cpus == 0 ? config.evaluator_threads
-                   : std::min(config.evaluator_threads, static_cast<int>(cpus));
+  return std::min(config.evaluator_threads, UsableCpuCount());
 }
 
 }  // namespace

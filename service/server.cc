@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <set>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -17,6 +16,7 @@
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "common/cpu_affinity.h"
 #include "connectors/builtin_connector_types.h"
 #include "connectors/curl_http_client.h"
 #include "connectors/http_connector_gateway.h"
@@ -35,8 +35,7 @@ namespace {
 // usually starts on the gRPC thread that received it), and a few serve any number in flight.
 int EvaluatorThreads(const ServerConfig& config) {
   if (config.isolation == "in_process") return config.evaluator_threads;
-  const int cpus = static_cast<int>(std::thread::hardware_concurrency());
-  return std::min(config.evaluator_threads, std::max(4, 2 * cpus));
+  return std::min(config.evaluator_threads, std::max(4, 2 * UsableCpuCount()));
 }
 
 constexpr char kServiceName[] = "evaluate.v1.EvaluateService";
