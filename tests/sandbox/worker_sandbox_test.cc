@@ -155,6 +155,17 @@ TEST_F(WorkerSandboxTest, PinnedWorkersAndTheirDriversRunOnlyOnTheirCpu) {
   EXPECT_EQ(drivers, expected);
   // This thread, the caller, is not pinned.
   EXPECT_EQ(CpusOf(0), allowed);
+
+  // Replacements are pinned as their predecessors were.
+  for (pid_t pid : WorkerPids()) kill(pid, SIGKILL);
+  for (int i = 0; i < 200 && sandbox_->stats().starts < 4; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(sandbox_->stats().starts, 4);
+  EXPECT_EQ(Run("return 2;").evaluation.result.number_value(), 2);
+  workers.clear();
+  for (pid_t pid : WorkerPids()) workers.insert(CpusOf(pid));
+  EXPECT_EQ(workers, expected);
 }
 
 TEST_F(WorkerSandboxTest, ARunGoesToTheIdleWorkerOnItsCallersCpu) {
