@@ -26,9 +26,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/await_callback.h"
+#include "common/cpu_affinity.h"
 #include "common/expiry_timer.h"
 #include "common/sha256.h"
-#include "common/cpu_affinity.h"
 #include "common/thread_name.h"
 #include "sandbox/framed_channel.h"
 #include "sandbox/worker_messages.h"
@@ -285,14 +285,16 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       }
     }
     watcher_.Start();
-    // Ready once every driver waits for a job: the first runs are placed as the later ones are.
+    // Ready once every driver waits for a job, so that the first runs are placed as later ones
+    // are; a worker lost meanwhile and slow to come back holds up the start for a while only.
     absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
+    mu_.AwaitWithTimeout(absl::Condition(
         +[](std::vector<Worker>* workers) {
           return std::all_of(workers->begin(), workers->end(),
                              [](const Worker& worker) { return worker.idle; });
         },
-        &workers_));
+        &workers_),
+        options_.start_timeout);
     return absl::OkStatus();
   }
 
