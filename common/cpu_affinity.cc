@@ -2,10 +2,8 @@
 
 #include <sched.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 
@@ -21,12 +19,6 @@ absl::StatusOr<std::vector<int>> AllowedCpus() {
     if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
   }
   return cpus;
-}
-
-int UsableCpuCount() {
-  const absl::StatusOr<std::vector<int>> allowed = AllowedCpus();
-  if (allowed.ok() && !allowed->empty()) return static_cast<int>(allowed->size());
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 namespace {

@@ -15,11 +15,6 @@ namespace evaluatecode {
 // in ascending order.
 absl::StatusOr<std::vector<int>> AllowedCpus();
 
-// How many CPUs the calling thread may run on: AllowedCpus' count, or the machine's when the
-// kernel cannot say. A container's cpuset shows here, where std::thread::hardware_concurrency
-// counts every CPU of the node (a CPU quota without a cpuset shows in neither).
-int UsableCpuCount();
-
 // Keeps a process on `cpu` only: its main thread, and the threads it starts from then on.
 absl::Status PinProcessToCpu(pid_t process, int cpu);
 

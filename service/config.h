@@ -65,7 +65,8 @@ struct ServerConfig {
   // traffic can have many more in flight than cores; "in_process" runs one per evaluator thread.
   int evaluator_threads = 64;
   // workers: sandbox worker processes, the evaluations running at once (isolation "workers");
-  // 0 = as many as threads, but at most one per CPU the server may use (its affinity).
+  // 0 = as many as threads, but at most one per CPU the server can use (UsableCpuCount: its
+  // affinity and its cgroup's CPU quota).
   int evaluator_workers = 0;
   int queue_capacity = 256;                           // queue_capacity: waiting evaluations
   size_t evaluator_stack_bytes = 4 << 20;             // thread_stack_bytes (at least 1 MiB)

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "common/cpu_affinity.h"
+#include "common/usable_cpus.h"
 #include "sandbox/in_process_sandbox.h"
 #include "service/worker_mode.h"
 

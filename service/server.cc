@@ -16,7 +16,7 @@
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
-#include "common/cpu_affinity.h"
+#include "common/usable_cpus.h"
 #include "connectors/builtin_connector_types.h"
 #include "connectors/curl_http_client.h"
 #include "connectors/http_connector_gateway.h"

@@ -26,24 +26,20 @@ TEST(CpuAffinityTest, AllowedCpusAreTheAffinityMaskInOrder) {
     EXPECT_TRUE(CPU_ISSET(allowed[i], &mask));
     if (i > 0) EXPECT_LT(allowed[i - 1], allowed[i]);
   }
-  EXPECT_EQ(UsableCpuCount(), static_cast<int>(allowed.size()));
 }
 
-TEST(CpuAffinityTest, APinnedThreadRunsOnItsCpuAndCountsOne) {
+TEST(CpuAffinityTest, APinnedThreadRunsOnItsCpu) {
   ASSERT_OK_AND_ASSIGN(std::vector<int> allowed, AllowedCpus());
   const int last = allowed.back();
   std::vector<int> seen;
-  int count = 0;
   int ran_on = -1;
   std::thread pinned([&] {
     ASSERT_OK(PinThreadToCpu(pthread_self(), last));
     seen = *AllowedCpus();
-    count = UsableCpuCount();
     ran_on = CurrentCpu();
   });
   pinned.join();
   EXPECT_THAT(seen, ElementsAre(last));
-  EXPECT_EQ(count, 1);
   EXPECT_EQ(ran_on, last);
   // Only that thread: this one keeps its CPUs.
   EXPECT_EQ(*AllowedCpus(), allowed);
