@@ -23,6 +23,7 @@ std::optional<int> QuotaCpus(absl::string_view quota_text, absl::string_view per
       period <= 0) {
     return std::nullopt;
   }
+  // Capped, so that an absurd quota cannot overflow an int: it limits nothing.
   return static_cast<int>(std::min<int64_t>((quota + period - 1) / period, 1 << 20));
 }
 
