@@ -10,17 +10,19 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/sink_answers.h"
 #include "tests/testing/status_matchers.h"
 
 namespace evaluatecode::service::observability {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::SinkAnswers;
 using testing::StatusIs;
 
 // A pipe whose write end is a FILE*, as a container's stdout is.
@@ -99,23 +101,18 @@ TEST(StdoutDecisionLogSinkTest, AStreamThatStopsDrainingHoldsOnlyTheWritingThrea
   batching.max_pending_bytes = 10'000;
   auto sink = NewSink(pipe.stream, batching);
   ASSERT_NE(sink, nullptr);
-  absl::Mutex mu;
-  int ok = 0, failed = 0;
-  auto count = [&](absl::Status status) {
-    absl::MutexLock lock(&mu);
-    (status.ok() ? ok : failed)++;
-  };
+  SinkAnswers answers;
 
   // A line larger than the pipe's buffer: the thread writing it blocks, as on a log collector that
   // stopped reading. Every Append below must still return at once.
-  std::thread held([&] { sink->Append(std::string(256 << 10, 'x'), count); });
+  std::thread held([&] { sink->Append(std::string(256 << 10, 'x'), answers.Callback()); });
   while (pipe.BytesWaiting() == 0) absl::SleepFor(absl::Milliseconds(1));
   absl::Status refused;
   int accepted = 0;
   for (int i = 0; i < 1000 && refused.ok(); ++i) {
-    sink->Append(std::string(1000, 'a'), [&](absl::Status status) {
+    sink->Append(std::string(1000, 'a'), [&, answer = answers.Callback()](absl::Status status) mutable {
       if (status.ok() || status.message().find("max_pending_bytes") == std::string::npos) {
-        count(status);
+        std::move(answer)(std::move(status));
       } else {
         refused = status;
       }
@@ -135,8 +132,8 @@ TEST(StdoutDecisionLogSinkTest, AStreamThatStopsDrainingHoldsOnlyTheWritingThrea
   std::fclose(pipe.stream);
   pipe.stream = nullptr;
   reader.join();
-  EXPECT_EQ(ok, accepted + 1);
-  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(answers.WaitFor(accepted + 1).size(), accepted + 1u);
+  EXPECT_EQ(answers.ok(), accepted + 1);
   EXPECT_EQ(text.size(), (256u << 10) + 1 + accepted * 1001u);
 }
 
