@@ -15,18 +15,6 @@
 namespace evaluatecode {
 namespace {
 
-std::optional<int> QuotaCpus(absl::string_view quota_text, absl::string_view period_text) {
-  int64_t quota = 0;
-  int64_t period = 0;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(quota_text), &quota) ||
-      !absl::SimpleAtoi(absl::StripAsciiWhitespace(period_text), &period) || quota <= 0 ||
-      period <= 0) {
-    return std::nullopt;
-  }
-  // Capped, so that an absurd quota cannot overflow an int: it limits nothing.
-  return static_cast<int>(std::min<int64_t>((quota + period - 1) / period, 1 << 20));
-}
-
 // The file's text; empty when it cannot be read (no such cgroup version, no controller).
 std::string ReadSmallFile(const std::string& path) {
   std::ifstream file(path);
@@ -37,15 +25,24 @@ std::string ReadSmallFile(const std::string& path) {
 
 }  // namespace
 
+std::optional<int> CpusInCfsQuota(absl::string_view quota_us, absl::string_view period_us) {
+  int64_t quota = 0;
+  int64_t period = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(quota_us), &quota) ||
+      !absl::SimpleAtoi(absl::StripAsciiWhitespace(period_us), &period) || quota <= 0 ||
+      period <= 0) {
+    return std::nullopt;
+  }
+  // Capped, so that an absurd quota cannot overflow an int: it limits nothing.
+  return static_cast<int>(std::min<int64_t>((quota + period - 1) / period, 1 << 20));
+}
+
+// cpu.max holds the same two numbers as v1's pair of files, on one line.
 std::optional<int> CpusInCpuMax(absl::string_view cpu_max) {
   const std::vector<absl::string_view> fields =
       absl::StrSplit(absl::StripAsciiWhitespace(cpu_max), ' ', absl::SkipEmpty());
   if (fields.size() != 2) return std::nullopt;
-  return QuotaCpus(fields[0], fields[1]);
-}
-
-std::optional<int> CpusInCfsQuota(absl::string_view quota_us, absl::string_view period_us) {
-  return QuotaCpus(quota_us, period_us);
+  return CpusInCfsQuota(fields[0], fields[1]);
 }
 
 int UsableCpuCount(const std::string& cgroup_root) {
