@@ -38,13 +38,18 @@ void BM_HandOffAndBack(benchmark::State& state) {
   if (!allowed.ok() || allowed->size() < (placement == kOtherCpu ? 2u : 1u)) {
     return state.SkipWithError("this process may not run on two CPUs");
   }
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) return state.SkipWithError("socketpair");
   cpu_set_t original;
   sched_getaffinity(0, sizeof(original), &original);
   const pthread_t self = pthread_self();
   // The peer inherits this thread's affinity when it starts; then this thread takes its own CPU.
-  if (placement != kUnpinned) (void)PinThreadToCpu(self, (*allowed)[placement == kOtherCpu]);
+  if (placement != kUnpinned && !PinThreadToCpu(self, (*allowed)[placement == kOtherCpu]).ok()) {
+    return state.SkipWithError("cannot pin");
+  }
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) {
+    sched_setaffinity(0, sizeof(original), &original);
+    return state.SkipWithError("socketpair");
+  }
   std::thread thread;
   pid_t child = -1;
   if (peer == kThread) {
@@ -54,7 +59,9 @@ void BM_HandOffAndBack(benchmark::State& state) {
     Echo(fds[1]);
     _exit(0);
   }
-  if (placement != kUnpinned && !PinThreadToCpu(self, (*allowed)[0]).ok()) {
+  if (peer == kProcess && child < 0) {
+    state.SkipWithError("fork");
+  } else if (placement != kUnpinned && !PinThreadToCpu(self, (*allowed)[0]).ok()) {
     state.SkipWithError("cannot pin");
   } else {
     char byte = 'x';
