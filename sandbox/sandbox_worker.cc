@@ -17,16 +17,20 @@
 namespace evaluatecode::sandbox {
 namespace {
 
-// The evaluation running, and the last one the supervisor cancelled: the two arrive on separate
-// channels, so a Cancel may be read before the request it names.
+// The evaluation running, and the last two the supervisor cancelled: the two arrive on separate
+// channels, so a Cancel may be read before the request it names. Two, because the supervisor may
+// cancel the run under way and the request it wrote behind it (taking that one back).
 class CancelBoard {
  public:
-  // `id` starts running with `cancellation`, raised at once if its Cancel came first.
+  // `id` starts running with `cancellation`, raised at once if its Cancel came first (the
+  // engine then runs nothing).
   void Begin(uint64_t id, Cancellation* cancellation) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     running_id_ = id;
     running_cancellation_ = cancellation;
-    if (cancelled_id_ == id) cancellation->Cancel(CancellationCause::kCallerCancelled);
+    if (cancelled_ids_[0] == id || cancelled_ids_[1] == id) {
+      cancellation->Cancel(CancellationCause::kCallerCancelled);
+    }
   }
   // The evaluation Begin named is answered: its cancellation is about to go away.
   void End() ABSL_LOCKS_EXCLUDED(mu_) {
@@ -36,7 +40,8 @@ class CancelBoard {
   }
   void Cancel(uint64_t id) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
-    cancelled_id_ = id;
+    cancelled_ids_[1] = cancelled_ids_[0];
+    cancelled_ids_[0] = id;
     if (running_cancellation_ != nullptr && running_id_ == id) {
       running_cancellation_->Cancel(CancellationCause::kCallerCancelled);
     }
@@ -46,7 +51,7 @@ class CancelBoard {
   absl::Mutex mu_;
   uint64_t running_id_ ABSL_GUARDED_BY(mu_) = 0;
   Cancellation* running_cancellation_ ABSL_GUARDED_BY(mu_) = nullptr;
-  uint64_t cancelled_id_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t cancelled_ids_[2] ABSL_GUARDED_BY(mu_) = {0, 0};  // the latest first
 };
 
 ipc::FromWorker Serve(Sandbox& sandbox, const ipc::ToWorker& request,

@@ -69,6 +69,20 @@ struct Handoff {
   std::optional<absl::StatusOr<WorkUnderway>> sent;
 };
 
+// A job written to a worker behind the run it is busy with, so that the worker goes on to it as
+// it answers instead of sleeping until its driver has read the answer and written the next job.
+// Taken back (withdrawn) when the run outlasts options.write_ahead_patience: the job is queued
+// again, and the worker's reply for it (it skips a job withdrawn before it began) is dropped.
+struct WrittenAhead {
+  std::unique_ptr<class Job> job;
+  absl::Time withdraw_at;
+  uint64_t withdrawn_id = 0;  // 0: nothing withdrawn awaits its reply
+  bool write_failed = false;  // the channel may hold half a frame: the worker must go
+  // Whether the worker's last run was an evaluation shorter than the patience: one behind a long
+  // run would only be withdrawn, and would lose its place to jobs queued after it meanwhile.
+  bool after_short_run = false;
+};
+
 // A worker process and its driver thread. The process (pid, fds, next_id) belongs to the driver,
 // except while a caller that claimed the idle driver (`sending`) writes it a job.
 struct Worker {
@@ -358,6 +372,10 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     return absl::UnavailableError("the sandbox is stopping");
   }
 
+  static bool IsCancelled(const Job& job) {
+    return job.cancellation != nullptr && job.cancellation->IsCancelled();
+  }
+
   static bool WritableWithoutWaiting(const Job& job) {
     return job.message.ByteSizeLong() <= kLargestFrameWrittenWithoutWaiting;
   }
@@ -437,13 +455,16 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     if (worker.doorbell >= 0) (void)!write(worker.doorbell, &one, sizeof(one));
   }
 
-  // A driver: the one thread that talks to `worker`. It takes the oldest waiting job, sends it,
-  // waits for the answer (killing the worker if the run overruns) and finishes the job; a worker
-  // that had to die is started again before the next job is taken, while the other drivers go on.
+  // A driver: the one thread that talks to `worker`. It takes the oldest waiting job, sends it
+  // (and, after a short run, the next waiting one behind it), waits for the answer (killing the
+  // worker if the run overruns) and finishes the job; a worker that had to die is started again
+  // before the next job is taken, while the other drivers go on.
   void Drive(Worker& worker) {
+    WrittenAhead ahead;
     for (;;) {
       if (worker.pid < 0 && !Restart(worker)) return;
-      std::optional<Handoff> next = Take(worker);
+      std::optional<Handoff> next =
+          ahead.job != nullptr ? TakeWrittenAhead(worker, ahead) : Take(worker);
       if (!next.has_value()) return;
       // A worker lost while idle (killed from outside, or broken after its last reply: its
       // channel became readable) is replaced before it runs anything. A job it was sent never
@@ -458,11 +479,104 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
         if (job != nullptr) Enqueue(std::move(job), /*first=*/true);
         continue;
       }
-      Outcome outcome = sent.ok() ? Exchange(worker, *job, *sent) : Unsent(worker, sent.status());
-      RetireIfSpent(worker);
-      if (worker.pid >= 0) BecomeReady(worker);
+      if (sent.ok()) WriteAhead(worker, *job, *sent, ahead);
+      Outcome outcome =
+          sent.ok() ? Exchange(worker, *job, *sent, ahead) : Unsent(worker, sent.status());
+      SettleWrittenAhead(worker, ahead);
+      ahead.after_short_run = WasShortRun(outcome);
+      if (ahead.job == nullptr) {
+        RetireIfSpent(worker);
+        if (worker.pid >= 0) BecomeReady(worker);
+      }
       Finish(std::move(job), std::move(outcome));
     }
+  }
+
+  // Writes the oldest waiting evaluation to the worker behind `running` (sent at `since`), when
+  // the worker's last run was a short one, both fit in the channel's buffer together (so the write
+  // never waits for the worker to read) and the worker is not due to retire after this run.
+  void WriteAhead(Worker& worker, const Job& running, const WorkUnderway& since,
+                  WrittenAhead& ahead) {
+    if (!ahead.after_short_run) return;
+    if (since.cpu.has_value() && *since.cpu >= options_.retire_after_cpu) return;
+    std::unique_ptr<Job> job;
+    {
+      absl::MutexLock lock(&mu_);
+      if (queue_.empty() || !queue_.front()->message.has_evaluate()) return;
+      if (running.message.ByteSizeLong() + queue_.front()->message.ByteSizeLong() >
+          kLargestFrameWrittenWithoutWaiting) {
+        return;
+      }
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    job->message.set_id(worker.next_id++);
+    if (absl::Status written =
+            WriteFrame(worker.fd, job->message, job->deadline + options_.kill_grace);
+        !written.ok()) {
+      ahead.write_failed = true;
+      return Enqueue(std::move(job), /*first=*/true);
+    }
+    ahead.job = std::move(job);
+    ahead.withdraw_at = since.wall + options_.write_ahead_patience;
+  }
+
+  // Whether `outcome` is an evaluation's that ran for less than the patience.
+  bool WasShortRun(const Outcome& outcome) const {
+    const auto* reply = std::get_if<ipc::FromWorker>(&outcome);
+    return reply != nullptr && reply->has_evaluation() &&
+           absl::Nanoseconds(reply->evaluation().engine_time_nanos()) <
+               options_.write_ahead_patience;
+  }
+
+  // The job written behind the last run: the worker went on to it as it answered that run.
+  Handoff TakeWrittenAhead(const Worker& worker, WrittenAhead& ahead) const {
+    return Handoff{std::move(ahead.job), WorkUnderway{time_source_.Now(), CpuTimeOf(worker)}};
+  }
+
+  // Takes the job written ahead back from the worker (its run has gone on too long, or the job's
+  // caller cancelled it) and queues it again, for whichever worker comes free first. The worker
+  // is told with a Cancel for its id: it skips the job, or stops it should it have begun.
+  absl::Status Withdraw(Worker& worker, WrittenAhead& ahead) {
+    const uint64_t id = ahead.job->message.id();
+    ipc::ToWorker cancel;
+    cancel.set_id(id);
+    cancel.mutable_cancel();
+    absl::Status written =
+        WriteFrame(worker.cancel_fd, cancel, time_source_.Now() + options_.kill_grace);
+    {
+      absl::MutexLock lock(&mu_);
+      ++stats_.withdrawals;
+    }
+    Enqueue(std::move(ahead.job), /*first=*/true);
+    if (!written.ok()) return written;
+    ahead.withdrawn_id = id;
+    return absl::OkStatus();
+  }
+
+  // After a run: a job written behind it never began if the worker is gone, and is queued again;
+  // the reply for a withdrawn one is read and dropped, so that the worker's next reply is for the
+  // next job. A worker that cannot be trusted with its channel any more is replaced, without
+  // charging anyone's code: no run of it failed.
+  void SettleWrittenAhead(Worker& worker, WrittenAhead& ahead) {
+    const bool channel_suspect = std::exchange(ahead.write_failed, false);
+    const uint64_t withdrawn_id = std::exchange(ahead.withdrawn_id, 0);
+    if (worker.pid < 0) {
+      if (ahead.job != nullptr) Enqueue(std::move(ahead.job), /*first=*/true);
+      return;
+    }
+    if (channel_suspect) {
+      if (ahead.job != nullptr) Enqueue(std::move(ahead.job), /*first=*/true);
+      Stop(worker);
+      return CountFailure(/*killed=*/false);
+    }
+    if (withdrawn_id == 0) return;
+    ipc::FromWorker dropped;
+    const absl::Status read =
+        ReadFrame(worker.fd, &dropped, time_source_.Now() + options_.kill_grace);
+    if (read.ok() && dropped.id() == withdrawn_id) return;
+    Stop(worker);
+    CountFailure(/*killed=*/absl::IsDeadlineExceeded(read));
   }
 
   // The worker is free again before its last job is finished (answered, or sent to a vendor), as
@@ -558,7 +672,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     for (auto it = queue_.begin(); it != queue_.end();) {
       const Job& job = **it;
       ScriptError error;
-      if (job.cancellation != nullptr && job.cancellation->IsCancelled()) {
+      if (IsCancelled(job)) {
         error = {ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
       } else if (now >= job.deadline) {
         error = {ScriptError::Kind::kNoWorker,
@@ -604,7 +718,8 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
 
   // Waits for the answer to `job`, sent on `worker` at `since`, ending the worker if the run
   // overruns or breaks the channel.
-  Outcome Exchange(Worker& worker, const Job& job, const WorkUnderway& since) {
+  Outcome Exchange(Worker& worker, const Job& job, const WorkUnderway& since,
+                   WrittenAhead& ahead) {
     const ipc::ToWorker& request = job.message;
     const Cancellation* cancellation = job.cancellation;
     const std::string& sha = job.sha;
@@ -624,9 +739,16 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
         }
       }
       if (now >= kill_at) return Killed(worker, sha, cancel_sent, since);
+      if (ahead.job != nullptr && (now >= ahead.withdraw_at || IsCancelled(*ahead.job))) {
+        if (absl::Status withdrawn = Withdraw(worker, ahead); !withdrawn.ok()) {
+          return Broken(worker, sha, withdrawn);
+        }
+      }
 
       pollfd poll_fd{worker.fd, POLLIN, 0};
-      const absl::Duration wait = std::min(kPollSlice, kill_at - now);
+      const absl::Duration wait =
+          std::min({kPollSlice, kill_at - now,
+                    ahead.job != nullptr ? ahead.withdraw_at - now : absl::InfiniteDuration()});
       const int ready = poll(&poll_fd, 1, static_cast<int>(absl::ToInt64Milliseconds(
                                                absl::Ceil(wait, absl::Milliseconds(1)))));
       if (ready <= 0) continue;
@@ -635,8 +757,9 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       if (absl::Status read = ReadFrame(worker.fd, &reply, kill_at); !read.ok()) {
         return Broken(worker, sha, read);
       }
-      // One request at a time per worker, and every request given up on ends its worker: another
-      // id is not a late answer but a worker that lost track of the conversation.
+      // A worker answers its requests in order, and every request given up on ends its worker
+      // (a withdrawn one's reply is read before the next run's): another id is not a late answer
+      // but a worker that lost track of the conversation.
       if (reply.id() != id) {
         return Broken(worker, sha,
                       absl::DataLossError(absl::StrCat("a reply for request ", reply.id(),

@@ -46,6 +46,12 @@ struct WorkerSandboxOptions {
   // RLIMIT_CPU (given in `worker_args`) ends only a worker that runs away, never a healthy one
   // mid-evaluation.
   absl::Duration retire_after_cpu = absl::InfiniteDuration();
+  // Under load a driver writes the next waiting evaluation to its worker behind the run it has
+  // just sent, so that the worker goes on to it without waiting for the driver (a thread switch
+  // and, on a VM, a wake-up of another CPU per run saved). If the run lasts longer than this, the
+  // job is taken back and queued again for any worker, so a short job waits at most this long
+  // behind a long one. Zero: never written ahead.
+  absl::Duration write_ahead_patience = absl::Milliseconds(1);
   // How long a new worker may take to say it is ready.
   absl::Duration start_timeout = absl::Seconds(10);
   // Code whose evaluations killed or crashed workers `quarantine_after` times within
@@ -70,10 +76,12 @@ struct WorkerStats {
   int kills = 0;     // workers killed for overrunning a deadline or cancellation
   int crashes = 0;   // workers that died on their own or broke their channel, busy or idle
   int retirements = 0;  // workers replaced between evaluations for their CPU time
+  int withdrawals = 0;  // jobs written behind a run that outlasted write_ahead_patience, requeued
 };
 
 // A Sandbox whose scripts run in supervised worker processes. Each worker has one driver thread
-// that sends it the oldest waiting run and waits for the answer; callers wait for no worker and no
+// that sends it the oldest waiting run and waits for the answer (under load, with the next waiting
+// run written behind it: see write_ahead_patience); callers wait for no worker and no
 // vendor on a thread of their own (EvaluateAsync). A worker never waits for a vendor either: a
 // script's connector call suspends the evaluation and frees the worker, the connector host makes
 // the call (ConnectorHost::CallAsync), and the script runs again (on any worker) with the answer,

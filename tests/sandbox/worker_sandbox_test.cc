@@ -523,6 +523,140 @@ TEST_F(WorkerSandboxTest, CancelSentWithTheRequestStopsThatRunOnly) {
   EXPECT_EQ(sandbox_->stats().kills, 0);
 }
 
+// An evaluation submitted without waiting for it, and when it was answered.
+struct Submitted {
+  absl::Notification answered;
+  absl::StatusOr<SandboxResult> result;
+  absl::Time answered_at;
+};
+
+void Submit(WorkerSandbox& sandbox, const std::string& source, absl::Duration timeout,
+            Submitted& submitted, const Cancellation* cancellation = nullptr) {
+  SandboxRequest request;
+  request.source = source;
+  request.deadline = absl::Now() + timeout;
+  request.cancellation = cancellation;
+  sandbox.EvaluateAsync(request, [&submitted](absl::StatusOr<SandboxResult> result) {
+    submitted.result = std::move(result);
+    submitted.answered_at = absl::Now();
+    submitted.answered.Notify();
+  });
+}
+
+// With every worker busy, a driver writes the next waiting job behind the run it starts; when
+// that run is a long one, the job is taken back and run by the first worker that comes free,
+// instead of waiting for the long run to end.
+TEST_F(WorkerSandboxTest, AJobWrittenBehindALongRunIsTakenBackForAWorkerThatComesFree) {
+  const std::vector<pid_t> pids = WorkerPids();
+  ASSERT_EQ(pids.size(), 2u);
+  // Stopped while jobs are submitted: one worker is sent the first, the other the second, and
+  // the rest wait. Each worker first gets a warm heap, so that its next short run is short.
+  Submitted warm[2];
+  for (pid_t pid : pids) ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  for (Submitted& each : warm) Submit(*sandbox_, "return 0;", absl::Seconds(10), each);
+  for (pid_t pid : pids) ASSERT_EQ(kill(pid, SIGCONT), 0);
+  for (Submitted& each : warm) each.answered.WaitForNotification();
+  for (pid_t pid : pids) ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  Submitted first, second, long_run, short_run;
+  Submit(*sandbox_, "var end = Date.now() + 600; while (Date.now() < end) {}", absl::Seconds(10),
+         first);
+  Submit(*sandbox_, "return 0;", absl::Seconds(10), second);
+  Submit(*sandbox_, "var end = Date.now() + 4000; while (Date.now() < end) {} return 'long';",
+         absl::Seconds(20), long_run);
+  Submit(*sandbox_, "return 'short';", absl::Seconds(20), short_run);
+  // The worker done with the short second run takes the long one, and the short one behind it.
+  for (pid_t pid : pids) ASSERT_EQ(kill(pid, SIGCONT), 0);
+  ASSERT_TRUE(short_run.answered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(long_run.answered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  ASSERT_TRUE(short_run.result.ok()) << short_run.result.status();
+  ASSERT_FALSE(short_run.result->evaluation.error.has_value())
+      << short_run.result->evaluation.error->message;
+  EXPECT_EQ(short_run.result->evaluation.result.string_value(), "short");
+  ASSERT_TRUE(long_run.result.ok()) << long_run.result.status();
+  EXPECT_EQ(long_run.result->evaluation.result.string_value(), "long");
+  EXPECT_LT(short_run.answered_at, long_run.answered_at);
+  EXPECT_EQ(sandbox_->stats().withdrawals, 1);
+  EXPECT_EQ(sandbox_->stats().kills, 0);
+  EXPECT_EQ(sandbox_->stats().crashes, 0);
+  first.answered.WaitForNotification();
+  second.answered.WaitForNotification();
+}
+
+// Replaces the sandbox with one worker that keeps a job written behind its run however long the
+// run takes, the job waiting for it after `setup` (submitted while the worker is stopped).
+class WrittenAheadTest : public WorkerSandboxTest {
+ protected:
+  void SetUp() override {
+    WorkerSandboxOptions options = Options();
+    options.workers = 1;
+    options.write_ahead_patience = absl::Minutes(1);
+    ASSERT_OK_AND_ASSIGN(sandbox_, NewWorkerSandbox(options));
+  }
+
+  // Runs `before` and then `running`, with `behind` written to the worker behind `running`: the
+  // worker is stopped while all three are submitted, so the driver finds the last two queued.
+  void RunWithAJobBehind(Submitted& before, Submitted& running, Submitted& behind,
+                         const Cancellation* behind_cancellation = nullptr) {
+    const std::vector<pid_t> pids = WorkerPids();
+    ASSERT_EQ(pids.size(), 1u);
+    ASSERT_EQ(kill(pids[0], SIGSTOP), 0);
+    Submit(*sandbox_, "return 'before';", absl::Seconds(30), before);
+    Submit(*sandbox_, "var end = Date.now() + 3000; while (Date.now() < end) {}",
+           absl::Seconds(30), running);
+    Submit(*sandbox_, "return 'behind';", absl::Seconds(30), behind, behind_cancellation);
+    ASSERT_EQ(kill(pids[0], SIGCONT), 0);
+    ASSERT_TRUE(before.answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    absl::SleepFor(absl::Milliseconds(200));  // the long run is under way
+  }
+};
+
+// A job written behind a run never began if that run ended its worker: it runs on the
+// replacement, and its code is not charged.
+TEST_F(WrittenAheadTest, AJobBehindARunThatEndsItsWorkerRunsOnTheReplacement) {
+  Submitted before, running, behind;
+  ASSERT_NO_FATAL_FAILURE(RunWithAJobBehind(before, running, behind));
+  const std::vector<pid_t> pids = WorkerPids();
+  ASSERT_EQ(pids.size(), 1u);
+  ASSERT_EQ(kill(pids[0], SIGKILL), 0);
+  ASSERT_TRUE(running.answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(running.result.ok()) << running.result.status();
+  ASSERT_TRUE(running.result->evaluation.error.has_value());
+  EXPECT_EQ(running.result->evaluation.error->kind, ScriptError::Kind::kCrashed);
+  ASSERT_TRUE(behind.answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(behind.result.ok()) << behind.result.status();
+  ASSERT_FALSE(behind.result->evaluation.error.has_value())
+      << behind.result->evaluation.error->message;
+  EXPECT_EQ(behind.result->evaluation.result.string_value(), "behind");
+  EXPECT_EQ(sandbox_->stats().crashes, 1);
+  EXPECT_EQ(sandbox_->stats().withdrawals, 0);
+}
+
+// A caller that cancels a job written behind a run hears at once, not when the run ends; the
+// worker skips the job and stays.
+TEST_F(WrittenAheadTest, AJobBehindARunIsAnsweredAtItsCancellation) {
+  Submitted before, running, behind;
+  Cancellation cancellation;
+  ASSERT_NO_FATAL_FAILURE(RunWithAJobBehind(before, running, behind, &cancellation));
+  const absl::Time cancelled_at = absl::Now();
+  cancellation.Cancel(CancellationCause::kCallerCancelled);
+  ASSERT_TRUE(behind.answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_LT(behind.answered_at - cancelled_at, absl::Seconds(1));
+  ASSERT_TRUE(behind.result.ok()) << behind.result.status();
+  ASSERT_TRUE(behind.result->evaluation.error.has_value());
+  EXPECT_EQ(behind.result->evaluation.error->kind, ScriptError::Kind::kCancelled);
+  EXPECT_FALSE(running.answered.HasBeenNotified());
+  ASSERT_TRUE(running.answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  ASSERT_TRUE(running.result.ok()) << running.result.status();
+  EXPECT_FALSE(running.result->evaluation.error.has_value());
+  // The worker read the withdrawn job's skip and goes on.
+  SandboxResult next = Run("return 7;");
+  ASSERT_FALSE(next.evaluation.error.has_value()) << next.evaluation.error->message;
+  EXPECT_EQ(next.evaluation.result.number_value(), 7);
+  EXPECT_EQ(sandbox_->stats().withdrawals, 1);
+  EXPECT_EQ(sandbox_->stats().kills, 0);
+  EXPECT_EQ(sandbox_->stats().crashes, 0);
+}
+
 TEST_F(WorkerSandboxTest, ConcurrentEvaluationsEachGetTheirOwnAnswer) {
   std::vector<std::thread> callers;
   std::vector<int> wrong(6, 0);
