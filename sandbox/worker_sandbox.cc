@@ -575,8 +575,9 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     const absl::Status read =
         ReadFrame(worker.fd, &dropped, time_source_.Now() + options_.kill_grace);
     if (read.ok() && dropped.id() == withdrawn_id) return;
+    // Every request must be answered, a withdrawn one at once: this worker broke the protocol.
     Stop(worker);
-    CountFailure(/*killed=*/absl::IsDeadlineExceeded(read));
+    CountFailure(/*killed=*/false);
   }
 
   // The worker is free again before its last job is finished (answered, or sent to a vendor), as

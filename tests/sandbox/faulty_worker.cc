@@ -18,6 +18,7 @@
 //   exit_after_reply      shut the channel for reading, answer, exit
 //   ignore_channel        answer, then never read again, the channel left open (the next
 //                         request can be written only as far as the socket's buffer holds)
+//   late_reply            no fault: the answer, late (a short run that holds the worker)
 //
 // Each fault comes kFaultDelay after the request, so that the test can queue a second evaluation
 // behind this one. A worker that stays alive after its fault waits to be killed; it also dies with
@@ -71,6 +72,7 @@ bool Serve(Sandbox& sandbox, const ipc::ToWorker& request) {
   const std::string fault = source.substr(name, source.find_first_of(" \n", name) - name);
 
   absl::SleepFor(kFaultDelay);
+  if (fault == "late_reply") return WriteFrame(kChannelFd, Answer(sandbox, request)).ok();
   if (fault == "duplicate_reply") {
     // One write, so that both are there when the supervisor reads the first.
     const std::string frame = Frame(Answer(sandbox, request));

@@ -193,6 +193,31 @@ TEST_F(WorkerChannelFaultTest, ARequestForAWorkerThatExitedGoesToTheReplacement)
   ExpectRecovered();
 }
 
+// (g) Under load a driver writes the next waiting job behind a run that follows a short one, and
+// takes it back (a Cancel the worker answers at once) when the run outlasts the patience. This
+// worker stops reading meanwhile and never answers the job it was told to skip: it is replaced,
+// and the job runs on the replacement.
+TEST_F(WorkerChannelFaultTest, AJobTakenBackFromAWorkerThatStopsReadingRunsOnTheReplacement) {
+  ExpectReturned(Evaluate("return 'warm';", kFaultTimeout), "warm");  // a warm heap: short runs
+  Answer short_run, faulty;
+  std::thread short_caller([&] {
+    short_run = Evaluate("return 'short'; // FAULT:late_reply", kFaultTimeout);
+  });
+  absl::SleepFor(absl::Milliseconds(30));  // the worker holds it: the next two wait, in order
+  std::thread faulty_caller([&] {
+    faulty = Evaluate("return 'answered'; // FAULT:stop_reading", kFaultTimeout);
+  });
+  absl::SleepFor(absl::Milliseconds(10));
+  Answer queued = Evaluate("return 'queued';", kQueuedTimeout);
+  short_caller.join();
+  faulty_caller.join();
+  ExpectReturned(short_run, "short");
+  ExpectReturned(faulty, "answered");
+  ExpectReturned(queued, "queued");
+  EXPECT_EQ(sandbox_->stats().withdrawals, 1);
+  ExpectRecovered();
+}
+
 // (f) The worker stops reading, its channel left open: the queued request, larger than the
 // socket's buffer, cannot be written whole. The supervisor gives up at that request's deadline +
 // grace (it must not wait on the worker for ever: no deadline would be enforced, no answer given)
