@@ -71,10 +71,6 @@ duk_ret_t Unbind(duk_context* ctx, void* udata) {
   return 0;
 }
 
-ScriptError Cancelled() {
-  return ScriptError{ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
-}
-
 class DuktapeEngine final : public Engine {
  public:
   explicit DuktapeEngine(const EngineOptions& options)
@@ -86,13 +82,6 @@ class DuktapeEngine final : public Engine {
   absl::StatusOr<EvaluationResult> Evaluate(const CompiledScript& script,
                                             const EvaluationRequest& request) const override {
     EvaluationResult out;
-    // A run cancelled before it starts (its Cancel overtook it, or it was taken back from a busy
-    // worker) takes no heap: stopping in one would discard it, and the next run would pay for a
-    // new one.
-    if (request.cancellation != nullptr && request.cancellation->IsCancelled()) {
-      out.error = Cancelled();
-      return out;
-    }
     const absl::Time start = time_source_.Now();
     absl::StatusOr<std::unique_ptr<WarmHeap>> heap =
         options_.reuse_heaps ? pool_.Acquire(request.partition, script.needs_runtime)
@@ -154,7 +143,7 @@ class DuktapeEngine final : public Engine {
       case DuktapeHeap::StopCause::kDeadline:
         return ScriptError{ScriptError::Kind::kTimeout, "the script ran past its time limit"};
       case DuktapeHeap::StopCause::kCancelled:
-        return Cancelled();
+        return ScriptError::Cancelled();
       case DuktapeHeap::StopCause::kNone:
       case DuktapeHeap::StopCause::kSuspended:  // not a failure; Evaluate checks for it first
         break;

@@ -77,6 +77,9 @@ struct ScriptError {
   int line = 0;
   int column = 0;
   std::string stack;
+
+  // The run stopped, or never started, because its Cancellation was raised.
+  static ScriptError Cancelled() { return {Kind::kCancelled, "the evaluation was cancelled"}; }
 };
 
 struct EvaluationResult {

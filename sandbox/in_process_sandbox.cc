@@ -22,6 +22,14 @@ class InProcessSandbox final : public Sandbox {
   // Sandbox
   absl::StatusOr<SandboxResult> Evaluate(const SandboxRequest& request) override {
     SandboxResult result;
+    // A run cancelled before it starts (its Cancel overtook it to a worker, or it was taken back
+    // from a busy one) compiles nothing and takes no heap: a compile can take tens of
+    // milliseconds, and a heap where a run stopped is discarded and paid for again by the next.
+    if (request.cancellation != nullptr && request.cancellation->IsCancelled()) {
+      result.compile.code_sha256 = request.code_sha256;
+      result.evaluation.error = ScriptError::Cancelled();
+      return result;
+    }
     absl::StatusOr<std::shared_ptr<const CompileResult>> compiled =
         CompileInto(request.source, request.code_sha256, &result.compile);
     if (!compiled.ok()) return compiled.status();

@@ -674,7 +674,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       const Job& job = **it;
       ScriptError error;
       if (IsCancelled(job)) {
-        error = {ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
+        error = ScriptError::Cancelled();
       } else if (now >= job.deadline) {
         error = {ScriptError::Kind::kNoWorker,
                  "the deadline passed while every sandbox worker was busy"};
@@ -808,7 +808,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
     Stop(worker);
     CountFailure(/*killed=*/true);
     if (charge) ChargeCode(sha);
-    if (cancelled) return ScriptError{ScriptError::Kind::kCancelled, "the evaluation was cancelled"};
+    if (cancelled) return ScriptError::Cancelled();
     return ScriptError{ScriptError::Kind::kTimeout,
                        "the script ran past its time limit inside a native built-in and its "
                        "sandbox worker was stopped"};

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "common/cancellation.h"
 #include "common/time_source.h"
 #include "common/wire_struct.h"
 #include "gmock/gmock.h"
@@ -35,6 +36,27 @@ class InProcessSandboxTest : public ::testing::Test {
   RealTimeSource time_;
   std::unique_ptr<Sandbox> sandbox_;
 };
+
+// A run whose Cancellation was raised before it started (a Cancel that overtook its request to a
+// worker, a job taken back from a busy one) is answered cancelled without compiling its code (a
+// syntax error would show) and without a heap: the warm heap stays for the next run.
+TEST_F(InProcessSandboxTest, ARunCancelledBeforeItStartsCompilesNothingAndKeepsTheWarmHeap) {
+  ASSERT_OK_AND_ASSIGN(SandboxResult warm, sandbox_->Evaluate(Request("return 1;")));
+  ASSERT_FALSE(warm.evaluation.error.has_value()) << warm.evaluation.error->message;
+  Cancellation cancellation;
+  cancellation.Cancel(CancellationCause::kCallerCancelled);
+  for (const char* source : {"return 1;", "return ("}) {
+    SandboxRequest cancelled = Request(source);
+    cancelled.cancellation = &cancellation;
+    ASSERT_OK_AND_ASSIGN(SandboxResult result, sandbox_->Evaluate(cancelled));
+    EXPECT_TRUE(result.compile.diagnostics.empty());
+    ASSERT_TRUE(result.evaluation.error.has_value()) << source;
+    EXPECT_EQ(result.evaluation.error->kind, ScriptError::Kind::kCancelled);
+    EXPECT_EQ(result.evaluation.error->message, "the evaluation was cancelled");
+  }
+  ASSERT_OK_AND_ASSIGN(SandboxResult after, sandbox_->Evaluate(Request("return 1;")));
+  EXPECT_TRUE(after.evaluation.reused_heap);
+}
 
 TEST_F(InProcessSandboxTest, AnInputGivenOnlyAsBytesIsTheInput) {
   google::protobuf::Struct input;

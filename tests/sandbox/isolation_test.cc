@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "common/cancellation.h"
 #include "common/time_source.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
@@ -90,15 +89,13 @@ class IsolationTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(engine_, NewDuktapeEngine(options));
   }
 
-  EvaluationResult Run(const std::string& code, const std::string& tenant,
-                       const Cancellation* cancellation = nullptr) {
+  EvaluationResult Run(const std::string& code, const std::string& tenant) {
     absl::StatusOr<CompileResult> compiled = compiler_->Compile(code);
     EXPECT_TRUE(compiled.ok() && compiled->ok()) << code;
     EvaluationRequest request;
     request.input = &input_;
     request.deadline = time_.Now() + absl::Seconds(5);
     request.partition = tenant;
-    request.cancellation = cancellation;
     absl::StatusOr<EvaluationResult> result = engine_->Evaluate(*compiled->script, request);
     EXPECT_TRUE(result.ok());
     return *std::move(result);
@@ -183,19 +180,6 @@ TEST_F(IsolationTest, AHeapWhereAnythingWentWrongIsNotReused) {
   ASSERT_FALSE(Run("return 1;", "a").error.has_value());
   ASSERT_TRUE(Run("throw new Error('x');", "a").error.has_value());
   EXPECT_FALSE(Run("return 1;", "a").reused_heap);
-}
-
-// A run stopped by its cancellation fails, and its heap is discarded; one cancelled before it
-// started never had a heap, so the warm one stays.
-TEST_F(IsolationTest, ARunCancelledBeforeItStartsLeavesTheWarmHeap) {
-  ASSERT_FALSE(Run("return 1;", "a").error.has_value());
-  Cancellation cancellation;
-  cancellation.Cancel(CancellationCause::kCallerCancelled);
-  EvaluationResult cancelled = Run("return 1;", "a", &cancellation);
-  ASSERT_TRUE(cancelled.error.has_value());
-  EXPECT_EQ(cancelled.error->kind, ScriptError::Kind::kCancelled);
-  EXPECT_EQ(cancelled.error->message, "the evaluation was cancelled");
-  EXPECT_TRUE(Run("return 1;", "a").reused_heap);
 }
 
 TEST_F(IsolationTest, ValuesFromOneEvaluationAreGarbageAfterIt) {
