@@ -242,6 +242,7 @@ absl::Status ReadConfig(const YAML::Node& root, ServerConfig* config) {
                {"pin_workers", &config->pin_workers},
                {"worker_binary", &config->worker_binary},
                {"worker_kill_grace_ms", Milliseconds{&config->worker_kill_grace}},
+               {"write_ahead_patience_ms", Milliseconds{&config->write_ahead_patience}},
                {"worker_address_space_bytes", &config->worker_address_space_bytes},
                {"worker_cpu_limit_ms", Milliseconds{&config->worker_cpu_limit}},
                {"core_js", &config->core_js_path},

@@ -85,6 +85,10 @@ struct ServerConfig {
   // worker_kill_grace_ms: how long past its deadline a script may run inside a native built-in
   // before its worker is killed.
   absl::Duration worker_kill_grace = absl::Milliseconds(100);
+  // write_ahead_patience_ms: under load, the next waiting evaluation is written to a worker behind
+  // a run that follows a short one, and taken back for any worker if that run lasts longer than
+  // this; 0: never written ahead.
+  absl::Duration write_ahead_patience = absl::Milliseconds(1);
   size_t worker_address_space_bytes = size_t{4} << 30;  // worker_address_space_bytes (RLIMIT_AS)
   // worker_cpu_limit_ms: RLIMIT_CPU of each worker (whole seconds, rounded up), a backstop should
   // the supervisor fail to stop a runaway; a worker past 90 % of it is replaced between

@@ -72,6 +72,7 @@ absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> NewSandbox(
     options.cpus = *std::move(cpus);
   }
   options.kill_grace = config.worker_kill_grace;
+  options.write_ahead_patience = config.write_ahead_patience;
   options.time_source = &time_source;
   options.observer = observer;
   absl::StatusOr<std::unique_ptr<sandbox::WorkerSandbox>> workers =

@@ -30,6 +30,7 @@ TEST(ConfigTest, TheExampleConfigLoadsAndMatchesTheDefaults) {
   EXPECT_EQ(config.max_connection_age, defaults.max_connection_age);
   EXPECT_EQ(config.evaluator_threads, defaults.evaluator_threads);
   EXPECT_EQ(config.pin_workers, defaults.pin_workers);
+  EXPECT_EQ(config.write_ahead_patience, defaults.write_ahead_patience);
   EXPECT_EQ(config.max_limits.memory_bytes, defaults.max_limits.memory_bytes);
   EXPECT_EQ(config.log_level, defaults.log_level);
 }
@@ -37,7 +38,7 @@ TEST(ConfigTest, TheExampleConfigLoadsAndMatchesTheDefaults) {
 TEST(ConfigTest, ReadsEverySection) {
   ASSERT_OK_AND_ASSIGN(ServerConfig config, ParseConfig(R"(
 server: {listen: "0.0.0.0:6000", drain_grace_ms: 2500}
-evaluator: {threads: 8, queue_capacity: 10, pin_workers: true}
+evaluator: {threads: 8, queue_capacity: 10, pin_workers: true, write_ahead_patience_ms: 0}
 limits:
   default: {timeout_ms: 500, max_output_bytes: 1024}
   max: {timeout_ms: 1000, max_output_bytes: 2048}
@@ -48,6 +49,7 @@ logging: {level: debug}
   EXPECT_EQ(config.evaluator_threads, 8);
   EXPECT_EQ(config.queue_capacity, 10);
   EXPECT_TRUE(config.pin_workers);
+  EXPECT_EQ(config.write_ahead_patience, absl::ZeroDuration());
   EXPECT_EQ(config.default_limits.timeout, absl::Milliseconds(500));
   EXPECT_EQ(config.max_limits.max_output_bytes, 2048u);
   EXPECT_EQ(config.log_level, "debug");
