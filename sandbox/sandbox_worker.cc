@@ -22,8 +22,8 @@ namespace {
 // cancel the run under way and the request it wrote behind it (taking that one back).
 class CancelBoard {
  public:
-  // `id` starts running with `cancellation`, raised at once if its Cancel came first (the
-  // engine then runs nothing).
+  // `id` starts running with `cancellation`, raised at once if its Cancel came first (nothing
+  // is then compiled or run).
   void Begin(uint64_t id, Cancellation* cancellation) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     running_id_ = id;
