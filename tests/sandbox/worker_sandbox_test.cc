@@ -582,8 +582,8 @@ TEST_F(WorkerSandboxTest, AJobWrittenBehindALongRunIsTakenBackForAWorkerThatCome
   second.answered.WaitForNotification();
 }
 
-// Replaces the sandbox with one worker that keeps a job written behind its run however long the
-// run takes, the job waiting for it after `setup` (submitted while the worker is stopped).
+// A sandbox of one worker whose driver keeps a job written behind a run however long the run
+// takes, so that what happens to that job while the run goes on can be seen.
 class WrittenAheadTest : public WorkerSandboxTest {
  protected:
   void SetUp() override {
@@ -611,7 +611,7 @@ class WrittenAheadTest : public WorkerSandboxTest {
 };
 
 // A job written behind a run never began if that run ended its worker: it runs on the
-// replacement, and its code is not charged.
+// replacement instead of failing with it.
 TEST_F(WrittenAheadTest, AJobBehindARunThatEndsItsWorkerRunsOnTheReplacement) {
   Submitted before, running, behind;
   ASSERT_NO_FATAL_FAILURE(RunWithAJobBehind(before, running, behind));
