@@ -499,21 +499,19 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
                   WrittenAhead& ahead) {
     if (!ahead.after_short_run) return;
     if (since.cpu.has_value() && *since.cpu >= options_.retire_after_cpu) return;
+    const size_t running_bytes = running.message.ByteSizeLong();
     std::unique_ptr<Job> job;
     {
       absl::MutexLock lock(&mu_);
       if (queue_.empty() || !queue_.front()->message.has_evaluate()) return;
-      if (running.message.ByteSizeLong() + queue_.front()->message.ByteSizeLong() >
+      if (running_bytes + queue_.front()->message.ByteSizeLong() >
           kLargestFrameWrittenWithoutWaiting) {
         return;
       }
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    job->message.set_id(worker.next_id++);
-    if (absl::Status written =
-            WriteFrame(worker.fd, job->message, job->deadline + options_.kill_grace);
-        !written.ok()) {
+    if (absl::Status written = WriteRequest(worker, *job); !written.ok()) {
       ahead.write_failed = true;
       return Enqueue(std::move(job), /*first=*/true);
     }
@@ -539,11 +537,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   // is told with a Cancel for its id: it skips the job, or stops it should it have begun.
   absl::Status Withdraw(Worker& worker, WrittenAhead& ahead) {
     const uint64_t id = ahead.job->message.id();
-    ipc::ToWorker cancel;
-    cancel.set_id(id);
-    cancel.mutable_cancel();
-    absl::Status written =
-        WriteFrame(worker.cancel_fd, cancel, time_source_.Now() + options_.kill_grace);
+    const absl::Status written = WriteCancel(worker, id, time_source_.Now() + options_.kill_grace);
     {
       absl::MutexLock lock(&mu_);
       ++stats_.withdrawals;
@@ -565,8 +559,7 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
       if (ahead.job != nullptr) Enqueue(std::move(ahead.job), /*first=*/true);
       return;
     }
-    if (channel_suspect) {
-      if (ahead.job != nullptr) Enqueue(std::move(ahead.job), /*first=*/true);
+    if (channel_suspect) {  // its job was queued again when the write failed
       Stop(worker);
       return CountFailure(/*killed=*/false);
     }
@@ -698,15 +691,25 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   absl::StatusOr<WorkUnderway> Send(Worker& worker, Job& job) const {
     pollfd poll_fd{worker.fd, POLLIN, 0};
     if (poll(&poll_fd, 1, 0) != 0) return IdleChannelReadable();
-    job.message.set_id(worker.next_id++);
     const WorkUnderway since{time_source_.Now(), CpuTimeOf(worker)};
     // A write that fails leaves an incomplete frame at most: the worker cannot have started it.
-    if (absl::Status written =
-            WriteFrame(worker.fd, job.message, job.deadline + options_.kill_grace);
-        !written.ok()) {
-      return written;
-    }
+    if (absl::Status written = WriteRequest(worker, job); !written.ok()) return written;
     return since;
+  }
+
+  // Gives `job`'s request the worker's next id and writes it, waiting for room until the job's
+  // kill deadline.
+  absl::Status WriteRequest(Worker& worker, Job& job) const {
+    job.message.set_id(worker.next_id++);
+    return WriteFrame(worker.fd, job.message, job.deadline + options_.kill_grace);
+  }
+
+  // Tells the worker to stop (or skip) request `id`, waiting for room until `deadline`.
+  static absl::Status WriteCancel(const Worker& worker, uint64_t id, absl::Time deadline) {
+    ipc::ToWorker cancel;
+    cancel.set_id(id);
+    cancel.mutable_cancel();
+    return WriteFrame(worker.cancel_fd, cancel, deadline);
   }
 
   // The outcome of a job that could not be sent (not for a lost worker: that job goes to
@@ -722,20 +725,16 @@ class WorkerSandboxImpl final : public WorkerSandbox, public JobQueue {
   Outcome Exchange(Worker& worker, const Job& job, const WorkUnderway& since,
                    WrittenAhead& ahead) {
     const ipc::ToWorker& request = job.message;
-    const Cancellation* cancellation = job.cancellation;
     const std::string& sha = job.sha;
     const uint64_t id = request.id();
     absl::Time kill_at = job.deadline + options_.kill_grace;
     bool cancel_sent = false;
     for (;;) {
       const absl::Time now = time_source_.Now();
-      if (!cancel_sent && cancellation != nullptr && cancellation->IsCancelled()) {
-        ipc::ToWorker cancel;
-        cancel.set_id(id);
-        cancel.mutable_cancel();
+      if (!cancel_sent && IsCancelled(job)) {
         cancel_sent = true;
         kill_at = std::min(kill_at, now + options_.kill_grace);
-        if (absl::Status written = WriteFrame(worker.cancel_fd, cancel, kill_at); !written.ok()) {
+        if (absl::Status written = WriteCancel(worker, id, kill_at); !written.ok()) {
           return Broken(worker, sha, written);
         }
       }
